@@ -179,7 +179,7 @@ static void test_numbering(void **state)
 static void test_backoff_grows_caps_and_jitters(void **state)
 {
 	assert_int_equal(backoff_delay_usec(0, 100000, 2000000, 0), 80000);
-	assert_int_equal(backoff_delay_usec(0, 100000, 2000000, UINT32_MAX), 119999);
+	assert_int_equal(backoff_delay_usec(0, 100000, 2000000, UINT32_MAX), 119900);
 	assert_int_equal(backoff_delay_usec(3, 100000, 2000000, 1u << 31), 800000);
 	assert_int_equal(backoff_delay_usec(50, 100000, 2000000, 1u << 31), 2000000);
 }
