@@ -6,12 +6,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct diag_list;
 
+/* Limits on what config_parse() and config_load() accept. */
+#define CONFIG_LINE_MAX 4096u		   /* bytes per line, without the newline */
+#define CONFIG_FILE_MAX (1024u * 1024u) /* bytes per file */
+
 struct config {
 	/* [IMDS] */
-	char **endpoints;	 /* NULL-terminated; Endpoint= repeatable, tried in order */
+	char **endpoints;	 /* NULL-terminated; Endpoint= repeatable, tried in order; stored
+				  * without a trailing '/'. Never empty after config_load(). */
 	uint32_t token_ttl_sec;	 /* TokenTTLSec=, 1..21600 */
 	uint64_t timeout_usec;	 /* TimeoutSec= per request */
 	/* [Daemon] */
@@ -22,11 +28,13 @@ struct config {
 	uint32_t interface_group; /* InterfaceGroup=, 1..2^31-1 */
 	uint32_t mtu;		 /* MTU=; 0 = keep */
 	bool prefix_local_routes; /* PrefixLocalRoutes= */
-	char **unmanaged;	 /* Unmanaged=: names, globs or MACs; NULL-terminated or NULL */
+	char **unmanaged;	 /* Unmanaged=: names, globs or MACs (stored lower case as
+				  * "aa:bb:cc:dd:ee:ff"); NULL-terminated or NULL */
 };
 
 /* Fills the defaults of design.md §6. Returns 0 or -ENOMEM. */
 int config_init(struct config *c);
+/* Frees what c owns and leaves it zeroed; safe on a zeroed config and to call twice. */
 void config_done(struct config *c);
 
 /* Parses one file's text into c (on top of what c holds: later files win, an empty
@@ -40,8 +48,16 @@ int config_parse(struct config *c, const char *text, size_t len, const char *fil
  * <root>/etc/ec2net/ec2net.conf.d, systemd-style: a file name in a later directory masks the
  * same name in an earlier one, and all are applied in file-name order. root NULL means "/".
  * On any error c is left untouched and -EINVAL is returned with every diagnostic; a missing
- * main file that was named explicitly is an error (-ENOENT). */
+ * main file that was named explicitly is an error (-ENOENT). On success the old contents of c
+ * are released (c must hold a config, or be zeroed) and replaced. Files over CONFIG_FILE_MAX
+ * are refused. An empty Endpoint= list at the end is an error. */
 int config_load(struct config *c, const char *root, const char *main_file, struct diag_list *diags);
 
-/* Whether an interface is excluded by Unmanaged= (name glob or MAC, case-insensitive). */
+/* Writes every key of the table, normalised, as INI that config_parse() reads back to the same
+ * configuration (lists start with an empty assignment, which resets them). Returns 0 or -EIO. */
+int config_write(const struct config *c, FILE *f);
+
+/* Whether an interface is excluded by Unmanaged=: a MAC entry matches mac (bytes, so the case
+ * of the config does not matter), any other entry is an fnmatch() glob on ifname (case matters,
+ * as for interface names). ifname or mac may be NULL. */
 bool config_is_unmanaged(const struct config *c, const char *ifname, const uint8_t mac[6]);
