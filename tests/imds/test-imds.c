@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The IMDS client against the fake IMDS (tests/integration/fake_imds.py) on 127.0.0.1. The test
+ * starts the fake itself, drives it through its /_fake/ control API and counts the requests the
+ * fake really received, so every assertion is about traffic, not about the client's opinion of
+ * it. Arguments: python3, fake_imds.py, data file. No root, loopback only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "ec2net-defs.h"
+#include "imds.h"
+#include "macro.h"
+
+#define MAC "0e:49:61:0f:c3:11"
+#define MAC_PATH "meta-data/mac"
+#define TOKEN_PATH "/latest/api/token"
+#define MAC_URL_PATH "/latest/meta-data/mac"
+
+static const char *python;
+static const char *fake_script;
+static const char *fake_data;
+
+static struct {
+	pid_t pid;
+	char dir[64];
+	char url[64];
+	int port;
+} fake = {.pid = -1};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- the fake's process ------------------------------------------------------------------- */
+
+static void fake_stop(void)
+{
+	char path[128];
+
+	if (fake.pid > 0) {
+		(void)kill(fake.pid, SIGTERM);
+		(void)waitpid(fake.pid, NULL, 0);
+		fake.pid = -1;
+	}
+	if (fake.dir[0]) {
+		(void)snprintf(path, sizeof(path), "%s/port", fake.dir);
+		(void)unlink(path);
+		(void)snprintf(path, sizeof(path), "%s/log", fake.dir);
+		(void)unlink(path);
+		(void)rmdir(fake.dir);
+		fake.dir[0] = '\0';
+	}
+}
+
+static int fake_start(void **state)
+{
+	char port_file[128], log_file[128];
+	FILE *f;
+
+	(void)snprintf(fake.dir, sizeof(fake.dir), "/tmp/test-imds.XXXXXX");
+	if (!mkdtemp(fake.dir)) {
+		fake.dir[0] = '\0';
+		return -1;
+	}
+	(void)snprintf(port_file, sizeof(port_file), "%s/port", fake.dir);
+	(void)snprintf(log_file, sizeof(log_file), "%s/log", fake.dir);
+
+	fake.pid = fork();
+	if (fake.pid < 0)
+		return -1;
+	if (fake.pid == 0) {
+		/* The fake dies with us, even if we crash. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0)
+			(void)dup2(null, STDOUT_FILENO);
+		execlp(python, python, fake_script, "--data", fake_data, "--listen", "127.0.0.1",
+		       "--port", "0", "--port-file", port_file, "--log", log_file, (char *)NULL);
+		_exit(127);
+	}
+
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(fake.pid, NULL, WNOHANG) == fake.pid) {
+			fake.pid = -1;
+			fprintf(stderr, "fake_imds.py exited early\n");
+			fake_stop();
+			return -1;
+		}
+		f = fopen(port_file, "re");
+		if (f) {
+			int ok = fscanf(f, "%d", &fake.port) == 1;
+			(void)fclose(f);
+			if (ok && fake.port > 0) {
+				(void)snprintf(fake.url, sizeof(fake.url), "http://127.0.0.1:%d",
+				               fake.port);
+				return 0;
+			}
+		}
+		msleep(50);
+	}
+	fprintf(stderr, "fake_imds.py did not write its port file\n");
+	fake_stop();
+	return -1;
+}
+
+static int fake_teardown(void **state)
+{
+	fake_stop();
+	return 0;
+}
+
+/* ---- the control API ---------------------------------------------------------------------- */
+
+struct buf {
+	char *data;
+	size_t size;
+};
+
+static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct buf *b = userdata;
+	size_t n = size * nmemb;
+	char *p = realloc(b->data, b->size + n + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + b->size, ptr, n);
+	b->data = p;
+	b->size += n;
+	b->data[b->size] = '\0';
+	return n;
+}
+
+/* POST (body != NULL) or GET /_fake/<op>; returns the answer body, asserts 200. */
+static char *ctl(const char *op, const char *body)
+{
+	struct buf b = {0};
+	char url[512];
+	long status = 0;
+	CURL *curl = curl_easy_init();
+
+	assert_non_null(curl);
+	(void)snprintf(url, sizeof(url), "%s/_fake/%s", fake.url, op);
+	(void)curl_easy_setopt(curl, CURLOPT_URL, url);
+	(void)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(curl, CURLOPT_PROXY, "");
+	(void)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+	(void)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, buf_write);
+	(void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	if (body) {
+		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+	(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	if (status != 200)
+		fprintf(stderr, "control %s: %ld %s\n", op, status, b.data ? b.data : "");
+	assert_int_equal(status, 200);
+	return b.data ? b.data : strdup("");
+}
+
+static void ctl_post(const char *op, const char *body)
+{
+	free(ctl(op, body));
+}
+
+static void fault(const char *json)
+{
+	ctl_post("fault", json);
+}
+
+static json_object *fake_log(void)
+{
+	_cleanup_free_ char *text = ctl("log", NULL);
+	json_object *log = json_tokener_parse(text);
+
+	assert_non_null(log);
+	assert_true(json_object_is_type(log, json_type_array));
+	return log;
+}
+
+static const char *entry_str(json_object *e, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(e, key, &v) ? json_object_get_string(v) : "";
+}
+
+static int entry_int(json_object *e, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(e, key, &v) ? json_object_get_int(v) : -1;
+}
+
+/* Requests in the fake's log with this method (NULL: any), path (NULL: any), status (-1: any). */
+static size_t count_in(json_object *log, const char *method, const char *path, int status)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(log); i++) {
+		json_object *e = json_object_array_get_idx(log, i);
+
+		if (method && !streq(entry_str(e, "method"), method))
+			continue;
+		if (path && !streq(entry_str(e, "path"), path))
+			continue;
+		if (status >= 0 && entry_int(e, "status") != status)
+			continue;
+		n++;
+	}
+	return n;
+}
+
+static size_t count(const char *method, const char *path, int status)
+{
+	json_object *log = fake_log();
+	size_t n = count_in(log, method, path, status);
+
+	json_object_put(log);
+	return n;
+}
+
+/* Delayed answers reach the log only when the fake's handler finishes: wait for them. */
+static size_t count_eventually(const char *method, const char *path, int status, size_t want)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 60; i++) {
+		n = count(method, path, status);
+		if (n >= want)
+			break;
+		msleep(50);
+	}
+	return n;
+}
+
+/* ---- the client --------------------------------------------------------------------------- */
+
+static const char *endpoints[3];
+
+static void test_options(struct imds_options *o)
+{
+	imds_options_init(o);
+	endpoints[0] = fake.url;
+	endpoints[1] = NULL;
+	o->endpoints = endpoints;
+	o->connect_timeout_usec = 200 * USEC_PER_MSEC;
+	o->timeout_usec = 1000 * USEC_PER_MSEC;
+	o->max_attempts = 3;
+	o->backoff_initial_usec = 1 * USEC_PER_MSEC;
+	o->backoff_max_usec = 5 * USEC_PER_MSEC;
+}
+
+static struct imds_client *client_new(const struct imds_options *o)
+{
+	struct imds_client *c = NULL;
+
+	assert_int_equal(imds_client_new(o, &c), 0);
+	assert_non_null(c);
+	return c;
+}
+
+static struct imds_client *default_client(void)
+{
+	struct imds_options o;
+
+	test_options(&o);
+	return client_new(&o);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct imds_client *, imds_client_free)
+#define _cleanup_client_ _cleanup_(imds_client_freep)
+
+static void get_expect_value(struct imds_client *c, const char *path, const char *want)
+{
+	_cleanup_(imds_reply_done) struct imds_reply r = {0};
+
+	assert_int_equal(imds_get(c, path, &r), 0);
+	if (r.result != IMDS_VALUE)
+		fprintf(stderr, "%s: got %s HTTP %ld error %d (%s)\n", path,
+		        imds_result_to_string(r.result), r.http_status, r.error,
+		        r.error ? STRERROR(r.error) : "-");
+	assert_int_equal(r.result, IMDS_VALUE);
+	assert_int_equal(r.http_status, 200);
+	assert_int_equal(r.error, 0);
+	assert_non_null(r.body);
+	assert_string_equal(r.body, want);
+	assert_int_equal(r.size, strlen(want));
+}
+
+static void get_expect_failure(struct imds_client *c, const char *path, enum imds_result result,
+                               long status, int error)
+{
+	_cleanup_(imds_reply_done) struct imds_reply r = {0};
+
+	assert_int_equal(imds_get(c, path, &r), 0);
+	if (r.result != result || r.http_status != status || r.error != error)
+		fprintf(stderr, "%s: got %s HTTP %ld error %d (%s)\n", path,
+		        imds_result_to_string(r.result), r.http_status, r.error,
+		        r.error ? STRERROR(r.error) : "-");
+	assert_int_equal(r.result, result);
+	assert_int_equal(r.http_status, status);
+	assert_int_equal(r.error, error);
+	assert_null(r.body);
+	assert_int_equal(r.size, 0);
+}
+
+/* Each test starts with a clean fake: no faults, empty log, default modes, no live tokens. */
+static int reset_fake(void **state)
+{
+	ctl_post("clear-faults", "");
+	ctl_post("mode", "{\"tokens\": \"required\", \"trailing_lf\": false}");
+	ctl_post("expire-tokens", "");
+	ctl_post("reset-log", "");
+	return 0;
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void test_token_reused_across_20_gets_on_one_connection(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	struct imds_stats s;
+	json_object *log;
+	uint64_t t0 = now_usec();
+
+	for (int i = 0; i < 20; i++)
+		get_expect_value(c, MAC_PATH, MAC);
+	uint64_t dt = now_usec() - t0;
+
+	log = fake_log();
+	assert_int_equal(count_in(log, "PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 20);
+	assert_int_equal(json_object_array_length(log), 21);
+	/* Keep-alive: every request came over the same TCP connection, and every GET had the
+	 * token. */
+	const char *peer = entry_str(json_object_array_get_idx(log, 0), "peer");
+	for (size_t i = 0; i < json_object_array_length(log); i++) {
+		json_object *e = json_object_array_get_idx(log, i);
+		assert_string_equal(entry_str(e, "peer"), peer);
+		if (streq(entry_str(e, "method"), "GET"))
+			assert_true(json_object_get_boolean(json_object_object_get(e, "token")));
+	}
+	json_object_put(log);
+
+	s = imds_client_stats(c);
+	assert_int_equal(s.requests, 21);
+	assert_int_equal(s.token_requests, 1);
+	assert_int_equal(s.retries, 0);
+	assert_string_equal(imds_client_endpoint(c), fake.url);
+	printf("# 20 GETs: %llu requests (%llu PUT) in %.1f ms on one connection\n",
+	       (unsigned long long)s.requests, (unsigned long long)s.token_requests,
+	       (double)dt / 1000.0);
+}
+
+static void test_many_gets_cost_one_token(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	const char *env = getenv("IMDS_TEST_GETS");
+	long n = env ? strtol(env, NULL, 10) : 200;
+	uint64_t t0;
+	struct imds_stats s;
+
+	if (n < 1)
+		n = 200;
+	t0 = now_usec();
+	for (long i = 0; i < n; i++)
+		get_expect_value(c, "meta-data/network/interfaces/macs/" MAC "/local-ipv4s",
+		                 "192.0.2.10\n192.0.2.11");
+	uint64_t dt = now_usec() - t0;
+
+	s = imds_client_stats(c);
+	assert_int_equal(count("PUT", NULL, -1), 1);
+	assert_int_equal(count("GET", NULL, 200), (size_t)n);
+	assert_int_equal(s.requests, (uint64_t)n + 1);
+	printf("# %ld GETs: %llu requests in %.1f ms (%.0f us per GET)\n", n,
+	       (unsigned long long)s.requests, (double)dt / 1000.0, (double)dt / (double)n);
+}
+
+static void test_expired_token_renewed_once_on_401(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	json_object *log;
+
+	get_expect_value(c, MAC_PATH, MAC);
+	ctl_post("expire-tokens", "");
+	get_expect_value(c, MAC_PATH, MAC);
+	get_expect_value(c, MAC_PATH, MAC);
+
+	log = fake_log();
+	assert_int_equal(count_in(log, "PUT", TOKEN_PATH, 200), 2);
+	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 401), 1);
+	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 3);
+	/* Order: PUT, GET 200, GET 401, PUT, GET 200, GET 200. */
+	assert_int_equal(entry_int(json_object_array_get_idx(log, 2), "status"), 401);
+	assert_string_equal(entry_str(json_object_array_get_idx(log, 3), "method"), "PUT");
+	json_object_put(log);
+	assert_int_equal(imds_client_stats(c).token_requests, 2);
+	assert_int_equal(imds_client_stats(c).retries, 0);
+}
+
+static void test_short_token_renewed_before_expiry(void **state)
+{
+	struct imds_options o;
+
+	test_options(&o);
+	/* 2 s is shorter than twice the margin: renew at half the TTL, i.e. after 1 s. */
+	o.token_ttl_sec = 2;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	get_expect_value(c, MAC_PATH, MAC);
+	get_expect_value(c, MAC_PATH, MAC);
+	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
+	msleep(1100);
+	get_expect_value(c, MAC_PATH, MAC);
+	/* A new token before the old one ran out: no 401 was needed. */
+	assert_int_equal(count("PUT", TOKEN_PATH, 200), 2);
+	assert_int_equal(count("GET", NULL, 401), 0);
+}
+
+static void test_absent_error_and_timeout_are_distinct(void **state)
+{
+	struct imds_options o;
+
+	test_options(&o);
+	o.max_attempts = 2;
+	o.timeout_usec = 200 * USEC_PER_MSEC;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	/* 404: absent, no retry. */
+	get_expect_failure(c, "meta-data/no-such-key", IMDS_ABSENT, 404, 0);
+	assert_int_equal(count("GET", "/latest/meta-data/no-such-key", 404), 1);
+
+	/* 500: transient after the retries. */
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 500}");
+	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 500, -EIO);
+	assert_int_equal(count("GET", MAC_URL_PATH, 500), 2);
+
+	/* Timeout: transient, no HTTP status. */
+	ctl_post("clear-faults", "");
+	ctl_post("reset-log", "");
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"delay\", \"delay_ms\": 500}");
+	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 0, -ETIMEDOUT);
+	assert_int_equal(count_eventually("GET", MAC_URL_PATH, -1, 2), 2);
+	assert_int_equal(imds_client_stats(c).retries, 2);
+
+	/* Recovered: the same client works again. */
+	ctl_post("clear-faults", "");
+	get_expect_value(c, MAC_PATH, MAC);
+}
+
+static void test_500_forever_makes_exactly_max_attempts(void **state)
+{
+	struct imds_options o;
+
+	test_options(&o);
+	o.max_attempts = 4;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+	struct imds_stats s;
+
+	fault("{\"path\": \"meta-data/*\", \"method\": \"GET\", \"kind\": \"status\", "
+	      "\"status\": 500, \"count\": -1}");
+	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 500, -EIO);
+	assert_int_equal(count("GET", MAC_URL_PATH, 500), 4);
+	assert_int_equal(count("GET", NULL, -1), 4);
+	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
+	s = imds_client_stats(c);
+	assert_int_equal(s.retries, 3);
+	assert_int_equal(s.requests, 5);
+}
+
+static void test_429_retry_after_honoured_then_success(void **state)
+{
+	struct imds_options o;
+
+	test_options(&o);
+	o.backoff_initial_usec = 1 * USEC_PER_MSEC;
+	o.backoff_max_usec = 300 * USEC_PER_MSEC;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+	uint64_t t0, dt;
+
+	get_expect_value(c, MAC_PATH, MAC); /* token first, so only the retry is timed */
+	ctl_post("reset-log", "");
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 429, \"count\": 1, "
+	      "\"retry_after\": 1}");
+	t0 = now_usec();
+	get_expect_value(c, MAC_PATH, MAC);
+	dt = now_usec() - t0;
+	assert_int_equal(count("GET", MAC_URL_PATH, 429), 1);
+	assert_int_equal(count("GET", MAC_URL_PATH, 200), 1);
+	/* Retry-After: 1 s capped at backoff_max (300 ms), far above the 1 ms backoff. */
+	assert_true(dt >= 290 * USEC_PER_MSEC);
+	assert_int_equal(imds_client_stats(c).retries, 1);
+}
+
+static void test_503_twice_then_value(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	json_object *log;
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 503, \"count\": 2}");
+	get_expect_value(c, MAC_PATH, MAC);
+	log = fake_log();
+	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, -1), 3);
+	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 503), 2);
+	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 1);
+	json_object_put(log);
+	assert_int_equal(imds_client_stats(c).retries, 2);
+}
+
+static void test_403_and_other_4xx_not_retried(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 403}");
+	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 403, -EACCES);
+	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+
+	ctl_post("clear-faults", "");
+	ctl_post("reset-log", "");
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 410}");
+	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 410, -EINVAL);
+	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(imds_client_stats(c).retries, 0);
+}
+
+static void expect_token_put_failure(int status, enum imds_result result, int error, size_t puts)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	char spec[256];
+
+	(void)reset_fake(NULL);
+	(void)snprintf(spec, sizeof(spec),
+	               "{\"path\": \"/latest/api/token\", \"method\": \"PUT\", \"kind\": "
+	               "\"status\", \"status\": %d}",
+	               status);
+	fault(spec);
+	get_expect_failure(c, MAC_PATH, result, status, error);
+	assert_int_equal(count("PUT", TOKEN_PATH, status), puts);
+	assert_int_equal(count("GET", NULL, -1), 0);
+	assert_int_equal(imds_client_stats(c).token_requests, puts);
+}
+
+static void test_token_put_errors(void **state)
+{
+	/* IMDS disabled */
+	expect_token_put_failure(403, IMDS_PERMANENT, -EACCES, 1);
+	/* No IMDSv2 */
+	expect_token_put_failure(404, IMDS_PERMANENT, -EOPNOTSUPP, 1);
+	expect_token_put_failure(405, IMDS_PERMANENT, -EOPNOTSUPP, 1);
+	/* 503 on the PUT: retried like any GET, max_attempts (3) PUTs */
+	expect_token_put_failure(503, IMDS_TRANSIENT, -EIO, 3);
+}
+
+static void test_bad_token_ttl_is_400_permanent(void **state)
+{
+	static const uint32_t bad[] = {0, 99999};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		struct imds_options o;
+
+		(void)reset_fake(NULL);
+		test_options(&o);
+		o.token_ttl_sec = bad[i];
+		_cleanup_client_ struct imds_client *c = client_new(&o);
+
+		get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 400, -EINVAL);
+		assert_int_equal(count("PUT", TOKEN_PATH, 400), 1);
+		assert_int_equal(count("GET", NULL, -1), 0);
+	}
+}
+
+static void test_oversize_body_is_efbig(void **state)
+{
+	struct imds_options o;
+	char *big;
+
+	test_options(&o);
+	o.body_max = 1024;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"oversize\", \"size\": 4096, \"count\": "
+	      "1}");
+	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 200, -EFBIG);
+	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+
+	/* Exactly body_max bytes is fine, one more is not. */
+	big = malloc(1026);
+	assert_non_null(big);
+	memset(big, 'a', 1025);
+	big[1024] = '\0';
+	ctl_post("set?path=meta-data/big", big);
+	get_expect_value(c, "meta-data/big", big);
+	big[1024] = 'a';
+	big[1025] = '\0';
+	ctl_post("set?path=meta-data/big", big);
+	get_expect_failure(c, "meta-data/big", IMDS_PERMANENT, 200, -EFBIG);
+	free(big);
+	ctl_post("delete?path=meta-data/big", "");
+	assert_int_equal(imds_client_stats(c).retries, 0);
+}
+
+static void test_nul_byte_in_body_is_ebadmsg(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"nul\", \"count\": 1}");
+	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 200, -EBADMSG);
+	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	get_expect_value(c, MAC_PATH, MAC);
+}
+
+static void test_dropped_connection_transient_after_retries(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	size_t gets;
+
+	get_expect_value(c, MAC_PATH, MAC);
+	ctl_post("reset-log", "");
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"drop\"}");
+	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 0, -ECONNRESET);
+	assert_int_equal(imds_client_stats(c).retries, 2);
+	/* 3 attempts; libcurl itself re-sends once when a kept-alive connection turns out dead
+	 * before any answer byte, which is what a drop looks like on the first attempt. */
+	gets = count("GET", MAC_URL_PATH, 0);
+	printf("# dropped connection: %zu GETs reached the fake for 3 attempts\n", gets);
+	assert_true(gets >= 3 && gets <= 4);
+}
+
+static void test_reset_mid_body_transient_after_retries(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"reset_mid_body\"}");
+	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 200, -ECONNRESET);
+	assert_int_equal(count("GET", MAC_URL_PATH, -1), 3);
+	assert_int_equal(imds_client_stats(c).retries, 2);
+}
+
+static void test_malformed_answer_is_eproto(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"malformed\", \"count\": 1}");
+	/* Retried like other transport errors; the second attempt gets the value. */
+	get_expect_value(c, MAC_PATH, MAC);
+	assert_int_equal(count("GET", MAC_URL_PATH, 0), 1);
+	assert_int_equal(imds_client_stats(c).retries, 1);
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"malformed\"}");
+	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 0, -EPROTO);
+}
+
+static void test_refused_endpoint_skipped_and_remembered(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	char closed_url[64];
+	struct imds_options o;
+	_cleanup_close_ int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	/* A bound port that does not listen refuses connections. */
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	(void)snprintf(closed_url, sizeof(closed_url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+
+	test_options(&o);
+	endpoints[0] = closed_url;
+	endpoints[1] = fake.url;
+	endpoints[2] = NULL;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	assert_null(imds_client_endpoint(c));
+	get_expect_value(c, MAC_PATH, MAC);
+	assert_string_equal(imds_client_endpoint(c), fake.url);
+	assert_int_equal(imds_client_stats(c).retries, 0);
+
+	/* Now make the first endpoint accept connections and never answer: a client that went
+	 * back to it would queue a connection there and time out. */
+	assert_int_equal(listen(s, 8), 0);
+	for (int i = 0; i < 5; i++)
+		get_expect_value(c, MAC_PATH, MAC);
+	int flags = fcntl(s, F_GETFL);
+	assert_int_equal(fcntl(s, F_SETFL, flags | O_NONBLOCK), 0);
+	assert_int_equal(accept(s, NULL, NULL), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+
+	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(count("GET", MAC_URL_PATH, 200), 6);
+	/* Requests that never connected are not counted as sent. */
+	assert_int_equal(imds_client_stats(c).requests, 7);
+	assert_string_equal(imds_client_endpoint(c), fake.url);
+}
+
+static void test_trailing_lf_mode_preserved_in_body(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+
+	get_expect_value(c, MAC_PATH, MAC);
+	get_expect_value(c, "meta-data/network/interfaces/macs",
+	                 "0e:49:61:0f:c3:11/\n0e:49:61:0f:c3:12/");
+	ctl_post("mode", "{\"trailing_lf\": true}");
+	get_expect_value(c, MAC_PATH, MAC "\n");
+	get_expect_value(c, "meta-data/network/interfaces/macs/",
+	                 "0e:49:61:0f:c3:11/\n0e:49:61:0f:c3:12/\n");
+	get_expect_value(c, "meta-data/network/interfaces/macs/" MAC "/local-ipv4s",
+	                 "192.0.2.10\n192.0.2.11\n");
+}
+
+static void test_invalid_path_sends_nothing(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	struct imds_reply r = {0};
+
+	get_expect_failure(c, "/meta-data/mac", IMDS_PERMANENT, 0, -EINVAL);
+	get_expect_failure(c, "meta-data/../user-data", IMDS_PERMANENT, 0, -EINVAL);
+	get_expect_failure(c, "meta-data/mac\r\nX-Evil: 1", IMDS_PERMANENT, 0, -EINVAL);
+	get_expect_failure(c, "", IMDS_PERMANENT, 0, -EINVAL);
+	assert_int_equal(imds_get(c, NULL, &r), -EINVAL);
+	assert_int_equal(imds_client_stats(c).requests, 0);
+	assert_int_equal(count(NULL, NULL, -1), 0);
+}
+
+static void test_options_validated(void **state)
+{
+	struct imds_options o;
+	struct imds_client *c = NULL;
+	static const char *const https[] = {"https://169.254.169.254", NULL};
+	static const char *const none[] = {NULL};
+
+	test_options(&o);
+	o.max_attempts = 0;
+	assert_int_equal(imds_client_new(&o, &c), -EINVAL);
+	test_options(&o);
+	o.endpoints = https;
+	assert_int_equal(imds_client_new(&o, &c), -EINVAL);
+	o.endpoints = none;
+	assert_int_equal(imds_client_new(&o, &c), -EINVAL);
+	assert_null(c);
+	assert_string_equal(imds_result_to_string(IMDS_TRANSIENT), "transient");
+}
+
+int main(int argc, char *argv[])
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup(test_token_reused_across_20_gets_on_one_connection,
+	                               reset_fake),
+	        cmocka_unit_test_setup(test_many_gets_cost_one_token, reset_fake),
+	        cmocka_unit_test_setup(test_expired_token_renewed_once_on_401, reset_fake),
+	        cmocka_unit_test_setup(test_short_token_renewed_before_expiry, reset_fake),
+	        cmocka_unit_test_setup(test_absent_error_and_timeout_are_distinct, reset_fake),
+	        cmocka_unit_test_setup(test_500_forever_makes_exactly_max_attempts, reset_fake),
+	        cmocka_unit_test_setup(test_429_retry_after_honoured_then_success, reset_fake),
+	        cmocka_unit_test_setup(test_503_twice_then_value, reset_fake),
+	        cmocka_unit_test_setup(test_403_and_other_4xx_not_retried, reset_fake),
+	        cmocka_unit_test_setup(test_token_put_errors, reset_fake),
+	        cmocka_unit_test_setup(test_bad_token_ttl_is_400_permanent, reset_fake),
+	        cmocka_unit_test_setup(test_oversize_body_is_efbig, reset_fake),
+	        cmocka_unit_test_setup(test_nul_byte_in_body_is_ebadmsg, reset_fake),
+	        cmocka_unit_test_setup(test_dropped_connection_transient_after_retries, reset_fake),
+	        cmocka_unit_test_setup(test_reset_mid_body_transient_after_retries, reset_fake),
+	        cmocka_unit_test_setup(test_malformed_answer_is_eproto, reset_fake),
+	        cmocka_unit_test_setup(test_refused_endpoint_skipped_and_remembered, reset_fake),
+	        cmocka_unit_test_setup(test_trailing_lf_mode_preserved_in_body, reset_fake),
+	        cmocka_unit_test_setup(test_invalid_path_sends_nothing, reset_fake),
+	        cmocka_unit_test(test_options_validated),
+	};
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s PYTHON3 FAKE_IMDS_PY DATA_FILE\n", argv[0]);
+		return 2;
+	}
+	python = argv[1];
+	fake_script = argv[2];
+	fake_data = argv[3];
+	/* A write to a connection the fake closed must be an error, not our death. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("imds", tests, fake_start, fake_teardown);
+}
