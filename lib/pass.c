@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "apply.h"
+#include "kernel.h"
+#include "md-walk.h"
+#include "pass.h"
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void pass_result_done(struct pass_result *r)
+{
+	md_instance_done(&r->md);
+	kstate_done(&r->observed);
+	plan_done(&r->plan);
+	free(r->results);
+	*r = (struct pass_result){0};
+}
+
+int pass_run(const struct pass_options *o, struct pass_result *ret)
+{
+	struct pass_result *r = ret;
+	struct kernel_stats k0, k1;
+	struct imds_stats i0 = imds_client_stats(o->imds);
+	uint64_t t;
+	int e;
+
+	*r = (struct pass_result){.fetch = {.client = o->imds}};
+	kernel_get_stats(o->kernel, &k0);
+
+	t = now_usec();
+	e = kernel_observe(o->kernel, &r->observed);
+	r->usec_observe = now_usec() - t;
+	if (e < 0)
+		return e;
+
+	t = now_usec();
+	e = md_walk_instance(imds_fetch_get, &r->fetch, &r->md);
+	r->usec_fetch = now_usec() - t;
+	r->imds_requests = imds_client_stats(o->imds).requests - i0.requests;
+	if (e == -EBADMSG || (e < 0 && r->fetch.n_failures > 0))
+		return -EIO;
+	if (e < 0)
+		return e;
+
+	t = now_usec();
+	e = plan_build(&(struct plan_input){.md = &r->md,
+					    .observed = &r->observed,
+					    .config = o->config,
+					    .only_ifindex = o->only_ifindex},
+		       &r->plan, NULL);
+	r->usec_plan = now_usec() - t;
+	if (e < 0)
+		return e;
+
+	if (!o->dry_run && r->plan.n_ops > 0) {
+		r->results = calloc(r->plan.n_ops, sizeof(*r->results));
+		if (!r->results)
+			return -ENOMEM;
+		t = now_usec();
+		(void)apply_plan(o->kernel, &r->plan, r->results, &r->apply);
+		r->usec_apply = now_usec() - t;
+	}
+	kernel_get_stats(o->kernel, &k1);
+	r->netlink_sent = k1.msgs_sent - k0.msgs_sent;
+	r->netlink_received = k1.msgs_received - k0.msgs_received;
+	return 0;
+}

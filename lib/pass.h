@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One pass: observe, fetch, plan, apply (design.md §2). Shared by ec2netctl and ec2netd; they
+ * differ only in what starts a pass and what they do with its result. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "apply.h"
+#include "imds-fetch.h"
+#include "kstate.h"
+#include "metadata.h"
+#include "plan.h"
+
+struct config;
+struct kernel;
+
+struct pass_options {
+	const struct config *config;   /* borrowed */
+	struct imds_client *imds;      /* borrowed */
+	struct kernel *kernel;	       /* borrowed */
+	int only_ifindex;	       /* 0: every interface */
+	bool dry_run;		       /* plan only */
+};
+
+struct pass_result {
+	struct md_instance md;
+	struct kstate observed;
+	struct plan plan;
+	struct apply_result *results; /* plan.n_ops entries, when applied */
+	struct apply_stats apply;
+	struct imds_fetch fetch;      /* the first IMDS failure, if any */
+	uint64_t imds_requests;
+	uint64_t netlink_sent, netlink_received;
+	uint64_t usec_observe, usec_fetch, usec_plan, usec_apply;
+};
+
+/* Returns 0 when the pass ran (check result->apply.failed), -EIO when IMDS could not be read
+ * (nothing was changed; result->fetch says why), or another negative errno (observe failed,
+ * out of memory). */
+int pass_run(const struct pass_options *o, struct pass_result *ret);
+void pass_result_done(struct pass_result *r);
