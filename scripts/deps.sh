@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs, by name from Debian 12's archive, everything ec2net needs to build and test.
+set -euo pipefail
+
+PACKAGES=(
+        # build
+        build-essential meson ninja-build pkg-config clang
+        # libraries (design.md: netlink, IMDS over HTTP, JSON, udev, systemd)
+        libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libsystemd-dev
+        # tests: unit framework, the fake IMDS, the namespace VPC
+        libcmocka-dev python3 iproute2 nftables iputils-ping procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+        echo "deps: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
