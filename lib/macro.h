@@ -44,6 +44,13 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* free() that returns NULL, for "p = mfree(p);". */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 static inline void closep(int *fd)
 {
 	if (*fd >= 0)

@@ -25,11 +25,11 @@ void pass_result_done(struct pass_result *r)
 	*r = (struct pass_result){0};
 }
 
-int pass_run(const struct pass_options *o, struct pass_result *ret)
+int pass_gather(const struct pass_options *o, struct pass_result *ret)
 {
 	struct pass_result *r = ret;
-	struct kernel_stats k0, k1;
 	struct imds_stats i0 = imds_client_stats(o->imds);
+	struct kernel_stats k0, k1;
 	uint64_t t;
 	int e;
 
@@ -39,6 +39,9 @@ int pass_run(const struct pass_options *o, struct pass_result *ret)
 	t = now_usec();
 	e = kernel_observe(o->kernel, &r->observed);
 	r->usec_observe = now_usec() - t;
+	kernel_get_stats(o->kernel, &k1);
+	r->netlink_sent = k1.msgs_sent - k0.msgs_sent;
+	r->netlink_received = k1.msgs_received - k0.msgs_received;
 	if (e < 0)
 		return e;
 
@@ -48,8 +51,18 @@ int pass_run(const struct pass_options *o, struct pass_result *ret)
 	r->imds_requests = imds_client_stats(o->imds).requests - i0.requests;
 	if (e == -EBADMSG || (e < 0 && r->fetch.n_failures > 0))
 		return -EIO;
-	if (e < 0)
-		return e;
+	return e;
+}
+
+int pass_plan_apply(const struct pass_options *o, struct pass_result *r)
+{
+	struct kernel_stats k0, k1;
+	uint64_t t;
+	int e;
+
+	plan_done(&r->plan);
+	r->results = mfree(r->results);
+	r->apply = (struct apply_stats){0};
 
 	t = now_usec();
 	e = plan_build(&(struct plan_input){.md = &r->md,
@@ -60,17 +73,27 @@ int pass_run(const struct pass_options *o, struct pass_result *ret)
 	r->usec_plan = now_usec() - t;
 	if (e < 0)
 		return e;
+	if (o->dry_run || r->plan.n_ops == 0)
+		return 0;
 
-	if (!o->dry_run && r->plan.n_ops > 0) {
-		r->results = calloc(r->plan.n_ops, sizeof(*r->results));
-		if (!r->results)
-			return -ENOMEM;
-		t = now_usec();
-		(void)apply_plan(o->kernel, &r->plan, r->results, &r->apply);
-		r->usec_apply = now_usec() - t;
-	}
+	r->results = calloc(r->plan.n_ops, sizeof(*r->results));
+	if (!r->results)
+		return -ENOMEM;
+	kernel_get_stats(o->kernel, &k0);
+	t = now_usec();
+	(void)apply_plan(o->kernel, &r->plan, r->results, &r->apply);
+	r->usec_apply = now_usec() - t;
 	kernel_get_stats(o->kernel, &k1);
-	r->netlink_sent = k1.msgs_sent - k0.msgs_sent;
-	r->netlink_received = k1.msgs_received - k0.msgs_received;
+	r->netlink_sent += k1.msgs_sent - k0.msgs_sent;
+	r->netlink_received += k1.msgs_received - k0.msgs_received;
 	return 0;
+}
+
+int pass_run(const struct pass_options *o, struct pass_result *ret)
+{
+	int e = pass_gather(o, ret);
+
+	if (e < 0)
+		return e;
+	return pass_plan_apply(o, ret);
 }

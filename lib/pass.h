@@ -35,8 +35,12 @@ struct pass_result {
 	uint64_t usec_observe, usec_fetch, usec_plan, usec_apply;
 };
 
-/* Returns 0 when the pass ran (check result->apply.failed), -EIO when IMDS could not be read
- * (nothing was changed; result->fetch says why), or another negative errno (observe failed,
- * out of memory). */
+/* The whole pass: pass_gather() then pass_plan_apply(). Returns 0 when the pass ran (check
+ * result->apply.failed), -EIO when IMDS could not be read (nothing was changed; result->fetch
+ * says why), or another negative errno (observe failed, out of memory). */
 int pass_run(const struct pass_options *o, struct pass_result *ret);
+/* Observe and fetch only: fills observed, md and the IMDS figures. Same returns. */
+int pass_gather(const struct pass_options *o, struct pass_result *ret);
+/* Plan (o->only_ifindex) and, unless o->dry_run, apply, on what pass_gather() read. */
+int pass_plan_apply(const struct pass_options *o, struct pass_result *r);
 void pass_result_done(struct pass_result *r);

@@ -91,9 +91,9 @@ static int run_pass(struct ctl *c, bool apply)
 	if (ctl_open_imds(c, &imds) < 0)
 		return CTL_EXIT_FAILED;
 
-	/* A dry run first: it resolves IFACE against what IMDS lists before anything changes. */
-	struct pass_options o = {.config = &c->config, .imds = imds, .kernel = k, .dry_run = true};
-	r = pass_run(&o, &res);
+	/* Read once; IFACE is resolved against what IMDS lists before anything changes. */
+	struct pass_options o = {.config = &c->config, .imds = imds, .kernel = k, .dry_run = !apply};
+	r = pass_gather(&o, &res);
 	if (r == -EIO) {
 		log_error("Cannot read IMDS, nothing changed: %s",
 			  res.fetch.n_failures ? imds_fetch_describe_failure(&res.fetch, why,
@@ -107,17 +107,11 @@ static int run_pass(struct ctl *c, bool apply)
 	}
 	if (resolve_iface(c, &res, &ifindex) < 0)
 		goto finish;
-	if (ifindex || apply) {
-		pass_result_done(&res);
-		o.only_ifindex = ifindex;
-		o.dry_run = !apply;
-		r = pass_run(&o, &res);
-		if (r < 0) {
-			log_error("Pass failed, nothing changed: %s",
-				  r == -EIO ? imds_fetch_describe_failure(&res.fetch, why, sizeof(why))
-					    : STRERROR(r));
-			goto finish;
-		}
+	o.only_ifindex = ifindex;
+	r = pass_plan_apply(&o, &res);
+	if (r < 0) {
+		log_error("Pass failed, nothing changed: %s", STRERROR(r));
+		goto finish;
 	}
 
 	for (size_t i = 0; i < res.md.n_enis; i++)
@@ -142,11 +136,12 @@ static int run_pass(struct ctl *c, bool apply)
 	if (apply && !c->quiet)
 		fprintf(stderr,
 			"%zu operations (%zu failed, %zu skipped); IMDS %llu requests in %.1f ms; "
-			"netlink %llu sent, %llu received; apply %.1f ms\n",
+			"netlink %llu sent, %llu received; observe %.1f ms, plan %.1f ms, apply %.1f ms\n",
 			res.plan.n_ops, res.apply.failed, res.apply.skipped,
 			(unsigned long long)res.imds_requests, res.usec_fetch / 1000.0,
 			(unsigned long long)res.netlink_sent,
-			(unsigned long long)res.netlink_received, res.usec_apply / 1000.0);
+			(unsigned long long)res.netlink_received, res.usec_observe / 1000.0,
+			res.usec_plan / 1000.0, res.usec_apply / 1000.0);
 	ret = apply && (res.apply.failed > 0 || res.apply.skipped > 0) ? CTL_EXIT_FAILED
 								      : CTL_EXIT_OK;
 finish:
