@@ -624,13 +624,15 @@ static int parse_rule(struct kstate *s, struct words *w, const char **err)
 {
 	struct krule r = {.suppress_prefixlen = -1, .suppress_ifgroup = -1, .action = FR_ACT_TO_TBL};
 	bool have_table = false, have_prio = false;
+	int family = AF_UNSPEC; /* set by "-6" or by the first address */
 	const char *k;
 	uint32_t v;
 
-	r.family = AF_INET;
 	while ((k = next_word(w))) {
 		if (streq(k, "-6")) {
-			r.family = AF_INET6;
+			if (family == AF_INET)
+				return *err = "mixed address families", -EINVAL;
+			family = AF_INET6;
 			continue;
 		}
 		const char *val = next_word(w);
@@ -638,9 +640,11 @@ static int parse_rule(struct kstate *s, struct words *w, const char **err)
 			return *err = "missing value", -EINVAL;
 		if (streq(k, "from") || streq(k, "to")) {
 			struct ipprefix *p = streq(k, "from") ? &r.from : &r.to;
-			if (ipprefix_parse(val, AF_UNSPEC, IPPREFIX_BARE, p) < 0)
-				return *err = "bad prefix", -EINVAL;
-			r.family = p->family;
+			if (ipprefix_parse(val, family, IPPREFIX_BARE, p) < 0)
+				return *err = family ? "bad prefix or mixed address families"
+						     : "bad prefix",
+				       -EINVAL;
+			family = p->family;
 		} else if (streq(k, "lookup")) {
 			if (table_parse(val, &r.table) < 0)
 				return *err = "bad table", -EINVAL;
@@ -665,8 +669,7 @@ static int parse_rule(struct kstate *s, struct words *w, const char **err)
 	}
 	if (!have_table || !have_prio)
 		return *err = "rule needs lookup and priority", -EINVAL;
-	if ((r.from.family && r.from.family != r.family) || (r.to.family && r.to.family != r.family))
-		return *err = "mixed address families", -EINVAL;
+	r.family = family == AF_UNSPEC ? AF_INET : family;
 	return kstate_add_rule(s, &r);
 }
 
