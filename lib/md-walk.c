@@ -55,6 +55,7 @@ static bool listing_has(char **l, const char *name)
 static int walk_associations(md_get_fn fn, void *userdata, const char *mac, struct md_eni *e)
 {
 	_cleanup_strv_free_ char **ips = NULL;
+	bool failed = false;
 	struct body b;
 	int r;
 
@@ -74,19 +75,23 @@ static int walk_associations(md_get_fn fn, void *userdata, const char *mac, stru
 		return r == -ENOMEM ? r : 0;
 	}
 	body_done(&b);
-	e->eips_status = MD_KNOWN;
 	for (char **ip = ips; *ip; ip++) {
 		r = get(fn, userdata, &b, "meta-data/network/interfaces/macs/%s/ipv4-associations/%s",
 			mac, *ip);
 		if (r < 0)
 			return r;
-		if (b.status == MD_UNKNOWN)
-			e->eips_status = MD_UNKNOWN;
-		r = md_eni_set_association(e, *ip, b.status, b.text, b.len);
+		/* Listed a moment ago but 404 now: not settled, like a per-ENI key. */
+		if (b.status != MD_KNOWN)
+			failed = true;
+		r = md_eni_set_association(e, *ip, b.status == MD_ABSENT ? MD_UNKNOWN : b.status,
+					   b.text, b.len);
 		body_done(&b);
 		if (r == -ENOMEM)
 			return r;
 	}
+	/* One association that could not be read makes the whole list unknown: a partial list
+	 * is never shown as the complete one. */
+	e->eips_status = failed ? MD_UNKNOWN : MD_KNOWN;
 	return 0;
 }
 
@@ -114,10 +119,10 @@ static int walk_mac(md_get_fn fn, void *userdata, struct md_eni *e)
 		}
 	}
 	if (b.status != MD_KNOWN || !keys) {
-		/* The directory could not be read: nothing about this ENI is known. */
-		e->incomplete = b.status == MD_UNKNOWN || !e->error ? true : e->incomplete;
-		if (b.status == MD_ABSENT)
-			md_eni_set_error(e, "not listed by IMDS");
+		/* The directory could not be read: nothing about this ENI is known. A 404 right
+		 * after macs/ listed the MAC means "not settled yet" (imds.md §7), as for keys
+		 * below; only a malformed listing (error set above) makes the ENI invalid. */
+		e->incomplete = !e->error;
 		body_done(&b);
 		md_eni_finish(e);
 		return 0;

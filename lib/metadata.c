@@ -411,11 +411,6 @@ void md_eni_finish(struct md_eni *e)
 	for (int k = 0; k < _MD_KEY_MAX; k++)
 		if (*status_of(e, (enum md_key)k) == MD_UNKNOWN && !e->error)
 			e->incomplete = true;
-	if (e->eips_status == MD_UNKNOWN && e->n_eips == 0)
-		e->eips_status = e->public_ipv4s.status == MD_KNOWN ? MD_UNKNOWN : MD_ABSENT;
-	if (e->eips_status == MD_UNKNOWN && e->n_eips > 0)
-		e->eips_status = MD_KNOWN;
-
 	if (e->device_number_status == MD_ABSENT)
 		md_eni_set_error(e, "device-number: missing");
 	if (e->interface_id_status == MD_ABSENT)
