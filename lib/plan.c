@@ -25,8 +25,9 @@
 /* What one ENI present as a link is to this pass. */
 enum eni_role {
 	ROLE_MANAGED,	/* usable metadata: make the kernel match it */
-	ROLE_PROTECTED, /* invalid, incomplete, unmanaged or down: leave exactly as it is */
+	ROLE_PROTECTED, /* invalid, incomplete or unmanaged: leave exactly as it is */
 	ROLE_UNLISTED,	/* a link IMDS does not list: remove what we own on it */
+	ROLE_DOWN,	/* taken down with ec2ifdown: remove what we own on it, add nothing */
 };
 
 struct present {
@@ -94,8 +95,11 @@ static int classify(struct planner *p)
 			    numbering_valid(md_eni_card(x.eni), x.eni->device_number))
 				x.table = numbering_table(md_eni_card(x.eni),
 							  x.eni->device_number);
-			if (!md_eni_is_usable(x.eni) || mac_is_down(in, l->mac) ||
-			    config_is_unmanaged(in->config, l->name, l->mac))
+			/* ec2ifdown is the user's word and needs no metadata: it wins. */
+			if (mac_is_down(in, l->mac))
+				x.role = ROLE_DOWN;
+			else if (!md_eni_is_usable(x.eni) ||
+				 config_is_unmanaged(in->config, l->name, l->mac))
 				x.role = ROLE_PROTECTED;
 			else
 				x.role = ROLE_MANAGED;
@@ -315,13 +319,17 @@ static int want_eni(struct planner *p, const struct present *x)
 					return r;
 			}
 			if (c->prefix_local_routes) {
+				/* The kernel reports IPv6 routes with scope universe and, when
+				 * added without a metric, metric 1024: ask for what it reports. */
+				const bool v6 = l->items[i].family == AF_INET6;
 				struct kroute route = {
 					.family = l->items[i].family,
 					.table = RT_TABLE_LOCAL,
 					.dst = l->items[i],
 					.ifindex = ifindex,
 					.type = RTN_LOCAL,
-					.scope = RT_SCOPE_HOST,
+					.scope = v6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_HOST,
+					.metric = v6 ? IPV6_DEFAULT_METRIC : 0,
 				};
 				r = want_route(p, &route, "local route for a delegated prefix");
 				if (r < 0)
@@ -397,11 +405,27 @@ static bool table_is_protected(const struct planner *p, uint32_t table)
 	return false;
 }
 
+/* An ENI whose metadata is invalid or incomplete is present: the instance-wide rules must stay
+ * as they are, as its own rules do, until IMDS answers. */
+static bool any_eni_unusable(const struct planner *p)
+{
+	for (size_t i = 0; i < p->n_present; i++)
+		if (p->present[i].eni && !md_eni_is_usable(p->present[i].eni))
+			return true;
+	return false;
+}
+
 static bool rule_in_scope(const struct planner *p, const struct krule *r)
 {
 	if (r->priority == EC2NET_LOCAL_RULE_PRIORITY && r->table == RT_TABLE_MAIN)
-		return true;
+		return !any_eni_unusable(p);
 	return !table_is_protected(p, r->table);
+}
+
+/* Whether a wanted object on this interface may be added or changed by this pass. */
+static bool ifindex_in_scope(const struct planner *p, int ifindex)
+{
+	return p->in->only_ifindex == 0 || p->in->only_ifindex == ifindex;
 }
 
 static int diff_addrs(struct planner *p)
@@ -414,7 +438,7 @@ static int diff_addrs(struct planner *p)
 		const struct kaddr *same = NULL;
 		bool foreign_has_it = false;
 
-		if (w->type != KOBJ_ADDR)
+		if (w->type != KOBJ_ADDR || !ifindex_in_scope(p, w->addr.ifindex))
 			continue;
 		for (size_t j = 0; j < o->n_addrs; j++) {
 			const struct kaddr *a = &o->addrs[j];
@@ -452,6 +476,7 @@ static int diff_addrs(struct planner *p)
 		const struct present *x = present_by_ifindex(p, a->ifindex);
 		r = emit(&p->dels, PLAN_DEL, &(struct plan_op){.type = KOBJ_ADDR, .addr = *a},
 			 x && x->role == ROLE_UNLISTED ? "interface not listed by IMDS"
+			 : x && x->role == ROLE_DOWN   ? "interface taken down with ec2ifdown"
 						       : "address no longer in IMDS");
 		if (r < 0)
 			return r;
@@ -468,7 +493,7 @@ static int diff_routes(struct planner *p)
 		const struct plan_op *w = &p->wants.ops[i];
 		const struct kroute *same = NULL;
 
-		if (w->type != KOBJ_ROUTE)
+		if (w->type != KOBJ_ROUTE || !ifindex_in_scope(p, w->route.ifindex))
 			continue;
 		for (size_t j = 0; !same && j < o->n_routes; j++)
 			if (kroute_key_cmp(&o->routes[j], &w->route) == 0)
@@ -511,7 +536,8 @@ static int diff_rules(struct planner *p)
 		const struct plan_op *w = &p->wants.ops[i];
 		bool have = false;
 
-		if (w->type != KOBJ_RULE)
+		/* Not into the table of an ENI this pass leaves alone: its routes may not be there. */
+		if (w->type != KOBJ_RULE || table_is_protected(p, w->rule.table))
 			continue;
 		for (size_t j = 0; !have && j < o->n_rules; j++)
 			have = krule_key_cmp(&o->rules[j], &w->rule) == 0;
@@ -547,9 +573,12 @@ static int diff_links(struct planner *p)
 
 	for (size_t i = 0; i < p->wants.n_ops; i++) {
 		const struct plan_op *w = &p->wants.ops[i];
-		const struct klink *l = kstate_link_by_index(o, w->link.ifindex);
+		const struct klink *l;
 
-		if (!l)
+		if (w->type != KOBJ_LINK && w->type != KOBJ_ALTNAME)
+			continue;
+		l = kstate_link_by_index(o, w->link.ifindex);
+		if (!l || !ifindex_in_scope(p, w->link.ifindex))
 			continue;
 		if (w->type == KOBJ_LINK) {
 			if (l->up == w->link.up && l->mtu == w->link.mtu &&

@@ -50,11 +50,12 @@ struct plan_input {
 	const struct md_instance *md; /* borrowed */
 	const struct kstate *observed; /* borrowed */
 	const struct config *config;   /* borrowed */
-	/* 0: every interface; otherwise only this ifindex gets address/route/link changes (rules
-	 * are still planned for the whole instance, as they have no interface). */
+	/* 0: every interface; otherwise only this ifindex gets link, address, route and rule
+	 * changes. Rules are added only into tables this pass builds routes for (never into
+	 * another ENI's table), and deleted only from tables no left-alone ENI uses. */
 	int only_ifindex;
-	/* Interfaces the user took down with ec2ifdown (NULL-terminated MAC list or NULL): left as
-	 * they are, their owned objects removed. */
+	/* Interfaces the user took down with ec2ifdown: nothing is added, their owned objects
+	 * (addresses, routes, the rules of their table) are removed. */
 	const uint8_t (*down_macs)[6];
 	size_t n_down_macs;
 };
