@@ -428,7 +428,123 @@ static bool ifindex_in_scope(const struct planner *p, int ifindex)
 	return p->in->only_ifindex == 0 || p->in->only_ifindex == ifindex;
 }
 
-static int diff_addrs(struct planner *p)
+/* ---- sorted indexes: the diff looks objects up by key in O(log n) ---- */
+
+typedef int (*pcmp_fn)(const void *a, const void *b); /* compares two (const T **) */
+
+struct index {
+	const void **items;
+	size_t n, cap;
+};
+
+static void index_done(struct index *ix)
+{
+	free(ix->items);
+	*ix = (struct index){0};
+}
+
+static int index_add(struct index *ix, const void *item)
+{
+	return ARRAY_APPEND(ix->items, ix->n, ix->cap, item);
+}
+
+/* The position of the first item not less than key (n when none). */
+static size_t index_lower_bound(const struct index *ix, const void *key, pcmp_fn cmp)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp(&ix->items[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const void *index_find(const struct index *ix, const void *key, pcmp_fn cmp)
+{
+	size_t i = index_lower_bound(ix, key, cmp);
+
+	return i < ix->n && cmp(&ix->items[i], &key) == 0 ? ix->items[i] : NULL;
+}
+
+static int addr_pcmp(const void *a, const void *b)
+{
+	return kaddr_key_cmp(*(const struct kaddr *const *)a, *(const struct kaddr *const *)b);
+}
+
+/* The same local address on the same interface, whatever its prefix length. */
+static int addr_local_pcmp(const void *a, const void *b)
+{
+	const struct kaddr *x = *(const struct kaddr *const *)a, *y = *(const struct kaddr *const *)b;
+
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	if (x->prefix.family != y->prefix.family)
+		return x->prefix.family < y->prefix.family ? -1 : 1;
+	return ipaddr_cmp(x->prefix.family, &x->prefix.addr, &y->prefix.addr);
+}
+
+static int route_pcmp(const void *a, const void *b)
+{
+	return kroute_key_cmp(*(const struct kroute *const *)a, *(const struct kroute *const *)b);
+}
+
+static int rule_pcmp(const void *a, const void *b)
+{
+	return krule_key_cmp(*(const struct krule *const *)a, *(const struct krule *const *)b);
+}
+
+/* Indexes of the observed objects and of the wanted ones, one pair per object type. */
+struct indexes {
+	struct index obs_addrs, want_addrs, obs_routes, want_routes, obs_rules, want_rules;
+};
+
+static void indexes_done(struct indexes *x)
+{
+	index_done(&x->obs_addrs);
+	index_done(&x->want_addrs);
+	index_done(&x->obs_routes);
+	index_done(&x->want_routes);
+	index_done(&x->obs_rules);
+	index_done(&x->want_rules);
+}
+
+static int indexes_build(const struct planner *p, struct indexes *x)
+{
+	const struct kstate *o = p->in->observed;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < o->n_addrs; i++)
+		r = index_add(&x->obs_addrs, &o->addrs[i]);
+	for (size_t i = 0; r == 0 && i < o->n_routes; i++)
+		r = index_add(&x->obs_routes, &o->routes[i]);
+	for (size_t i = 0; r == 0 && i < o->n_rules; i++)
+		r = index_add(&x->obs_rules, &o->rules[i]);
+	for (size_t i = 0; r == 0 && i < p->wants.n_ops; i++) {
+		const struct plan_op *w = &p->wants.ops[i];
+		if (w->type == KOBJ_ADDR)
+			r = index_add(&x->want_addrs, &w->addr);
+		else if (w->type == KOBJ_ROUTE)
+			r = index_add(&x->want_routes, &w->route);
+		else if (w->type == KOBJ_RULE)
+			r = index_add(&x->want_rules, &w->rule);
+	}
+	if (r < 0)
+		return r;
+	/* Sorted by key, and for addresses the same local address of any length is adjacent. */
+	qsort(x->obs_addrs.items, x->obs_addrs.n, sizeof(void *), addr_pcmp);
+	qsort(x->want_addrs.items, x->want_addrs.n, sizeof(void *), addr_pcmp);
+	qsort(x->obs_routes.items, x->obs_routes.n, sizeof(void *), route_pcmp);
+	qsort(x->want_routes.items, x->want_routes.n, sizeof(void *), route_pcmp);
+	qsort(x->obs_rules.items, x->obs_rules.n, sizeof(void *), rule_pcmp);
+	qsort(x->want_rules.items, x->want_rules.n, sizeof(void *), rule_pcmp);
+	return 0;
+}
+
+static int diff_addrs(struct planner *p, const struct indexes *x)
 {
 	const struct kstate *o = p->in->observed;
 	int r;
@@ -440,11 +556,10 @@ static int diff_addrs(struct planner *p)
 
 		if (w->type != KOBJ_ADDR || !ifindex_in_scope(p, w->addr.ifindex))
 			continue;
-		for (size_t j = 0; j < o->n_addrs; j++) {
-			const struct kaddr *a = &o->addrs[j];
-			if (a->ifindex != w->addr.ifindex || a->prefix.family != w->addr.prefix.family ||
-			    ipaddr_cmp(a->prefix.family, &a->prefix.addr, &w->addr.prefix.addr) != 0)
-				continue;
+		const void *key = &w->addr;
+		for (size_t j = index_lower_bound(&x->obs_addrs, key, addr_local_pcmp);
+		     j < x->obs_addrs.n && addr_local_pcmp(&x->obs_addrs.items[j], &key) == 0; j++) {
+			const struct kaddr *a = x->obs_addrs.items[j];
 			if (kaddr_key_cmp(a, &w->addr) == 0)
 				same = a;
 			else if (!is_owned(a->protocol))
@@ -468,15 +583,13 @@ static int diff_addrs(struct planner *p)
 
 		if (!is_owned(a->protocol) || !ifindex_is_ours_to_change(p, a->ifindex))
 			continue;
-		for (size_t i = 0; !wanted && i < p->wants.n_ops; i++)
-			wanted = p->wants.ops[i].type == KOBJ_ADDR &&
-				 kaddr_key_cmp(&p->wants.ops[i].addr, a) == 0;
+		wanted = index_find(&x->want_addrs, a, addr_pcmp) != NULL;
 		if (wanted)
 			continue;
-		const struct present *x = present_by_ifindex(p, a->ifindex);
+		const struct present *owner = present_by_ifindex(p, a->ifindex);
 		r = emit(&p->dels, PLAN_DEL, &(struct plan_op){.type = KOBJ_ADDR, .addr = *a},
-			 x && x->role == ROLE_UNLISTED ? "interface not listed by IMDS"
-			 : x && x->role == ROLE_DOWN   ? "interface taken down with ec2ifdown"
+			 owner && owner->role == ROLE_UNLISTED ? "interface not listed by IMDS"
+			 : owner && owner->role == ROLE_DOWN   ? "interface taken down with ec2ifdown"
 						       : "address no longer in IMDS");
 		if (r < 0)
 			return r;
@@ -484,7 +597,7 @@ static int diff_addrs(struct planner *p)
 	return 0;
 }
 
-static int diff_routes(struct planner *p)
+static int diff_routes(struct planner *p, const struct indexes *x)
 {
 	const struct kstate *o = p->in->observed;
 	int r;
@@ -495,9 +608,7 @@ static int diff_routes(struct planner *p)
 
 		if (w->type != KOBJ_ROUTE || !ifindex_in_scope(p, w->route.ifindex))
 			continue;
-		for (size_t j = 0; !same && j < o->n_routes; j++)
-			if (kroute_key_cmp(&o->routes[j], &w->route) == 0)
-				same = &o->routes[j];
+		same = index_find(&x->obs_routes, &w->route, route_pcmp);
 		if (same) {
 			/* A foreign route in its place is left alone: never replaced. */
 			if (!is_owned(same->protocol) || kroute_equal(same, &w->route))
@@ -514,9 +625,7 @@ static int diff_routes(struct planner *p)
 
 		if (!is_owned(rt->protocol) || !ifindex_is_ours_to_change(p, rt->ifindex))
 			continue;
-		for (size_t i = 0; !wanted && i < p->wants.n_ops; i++)
-			wanted = p->wants.ops[i].type == KOBJ_ROUTE &&
-				 kroute_key_cmp(&p->wants.ops[i].route, rt) == 0;
+		wanted = index_find(&x->want_routes, rt, route_pcmp) != NULL;
 		if (wanted)
 			continue;
 		r = emit(&p->dels, PLAN_DEL, &(struct plan_op){.type = KOBJ_ROUTE, .route = *rt},
@@ -527,7 +636,7 @@ static int diff_routes(struct planner *p)
 	return 0;
 }
 
-static int diff_rules(struct planner *p)
+static int diff_rules(struct planner *p, const struct indexes *x)
 {
 	const struct kstate *o = p->in->observed;
 	int r;
@@ -539,8 +648,7 @@ static int diff_rules(struct planner *p)
 		/* Not into the table of an ENI this pass leaves alone: its routes may not be there. */
 		if (w->type != KOBJ_RULE || table_is_protected(p, w->rule.table))
 			continue;
-		for (size_t j = 0; !have && j < o->n_rules; j++)
-			have = krule_key_cmp(&o->rules[j], &w->rule) == 0;
+		have = index_find(&x->obs_rules, &w->rule, rule_pcmp) != NULL;
 		if (have)
 			continue;
 		r = emit(&p->adds, PLAN_ADD, w, w->reason);
@@ -553,9 +661,7 @@ static int diff_rules(struct planner *p)
 
 		if (!is_owned(ru->protocol) || !rule_in_scope(p, ru))
 			continue;
-		for (size_t i = 0; !wanted && i < p->wants.n_ops; i++)
-			wanted = p->wants.ops[i].type == KOBJ_RULE &&
-				 krule_key_cmp(&p->wants.ops[i].rule, ru) == 0;
+		wanted = index_find(&x->want_rules, ru, rule_pcmp) != NULL;
 		if (wanted)
 			continue;
 		r = emit(&p->dels, PLAN_DEL, &(struct plan_op){.type = KOBJ_RULE, .rule = *ru},
@@ -678,6 +784,7 @@ void plan_done(struct plan *p)
 int plan_build(const struct plan_input *in, struct plan *ret, struct kstate *ret_desired)
 {
 	struct planner p = {.in = in};
+	struct indexes ix = {.obs_addrs = {0}};
 	struct plan out = {0};
 	int r;
 
@@ -685,13 +792,15 @@ int plan_build(const struct plan_input *in, struct plan *ret, struct kstate *ret
 	if (r >= 0)
 		r = build_wants(&p);
 	if (r >= 0)
+		r = indexes_build(&p, &ix);
+	if (r >= 0)
 		r = diff_links(&p);
 	if (r >= 0)
-		r = diff_addrs(&p);
+		r = diff_addrs(&p, &ix);
 	if (r >= 0)
-		r = diff_routes(&p);
+		r = diff_routes(&p, &ix);
 	if (r >= 0)
-		r = diff_rules(&p);
+		r = diff_rules(&p, &ix);
 	if (r >= 0)
 		r = append_ranked(&out, &p.adds, false);
 	if (r >= 0)
@@ -703,6 +812,7 @@ int plan_build(const struct plan_input *in, struct plan *ret, struct kstate *ret
 	plan_done(&p.wants);
 	plan_done(&p.adds);
 	plan_done(&p.dels);
+	indexes_done(&ix);
 	if (r < 0) {
 		plan_done(&out);
 		return r;
