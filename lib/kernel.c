@@ -663,3 +663,8 @@ int kernel_transact(struct kernel *k, struct nlmsghdr *const *msgs, size_t n, in
 	}
 	return 0;
 }
+
+uint32_t kernel_get_port(const struct kernel *k)
+{
+	return nl_socket_get_local_port(k->sk);
+}

@@ -45,3 +45,6 @@ int kernel_observe(struct kernel *k, struct kstate *ret);
 int kernel_transact(struct kernel *k, struct nlmsghdr *const *msgs, size_t n, int *ret_errors);
 
 void kernel_get_stats(const struct kernel *k, struct kernel_stats *ret);
+/* The netlink port id of the socket: notifications our own requests caused carry it (the
+ * daemon's watcher ignores them). */
+uint32_t kernel_get_port(const struct kernel *k);
