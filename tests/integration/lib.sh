@@ -50,6 +50,13 @@
 #   expect_pings / expect_no_pings FROM_NS [-I SRC] DEST...   (in parallel)
 #   vpc_tcp_listen NS PORT; expect_tcp FROM_NS DEST PORT [SRC [SEEN_FROM]]
 #   vpc_cleanup                    tear everything down (the EXIT trap does it)
+#   vpc_imds_update [FILE]         rewrite the metadata, give it to the running fake IMDS
+#   e2n_kstate NS                  links, addresses, rules, routes of NS, normalised
+#   e2n_monitor_start NS / e2n_monitor_stop
+#                                  the netlink events of NS in between (printed)
+#   e2n_parallel CMD... [-- CMD...]...   several checks at once, output in order
+#   expect_pings_batch / expect_no_pings_batch FROM_NS [-I SRC] DEST...
+#                                  expect_pings with one ip netns exec for all
 #
 # Namespaces: INST_NS, VPC_NS, REMOTE_NS, CONTAINER_NS, HOST_NS[NAME]; the
 # remote host is REMOTE4/REMOTE6. The description is kept in E2N_ENIS,
@@ -901,4 +908,305 @@ expect_tcp() {
                 return 1
         fi
         e2n_log "ok: $what (the listener saw $line)"
+}
+
+# ---------------------------------------------------------------------------
+# Observing the instance: state snapshots, netlink events, parallel checks
+
+# vpc_imds_update [FILE]: rewrite the metadata from the current description
+# (after vpc_eni_assign / vpc_eni_unassign) and hand the whole tree to the
+# running fake IMDS (POST /_fake/tree, from inside the instance).
+vpc_imds_update() {
+        local file=${1:-$E2N_TMP/metadata.json} out
+        [[ -n "$E2N_IMDS_PID" ]] || die "vpc_imds_update: the fake IMDS is not running"
+        vpc_metadata "$file"
+        printf '+ [%s] POST %s/_fake/tree < %s\n' "$(e2n_label "$INST_NS")" "http://$IMDS4" "$file"
+        out=$(ip netns exec "$INST_NS" "${PY[@]}" - "http://$IMDS4/_fake/tree" "$file" <<'PYEOF'
+import sys, urllib.request as u
+with open(sys.argv[2], "rb") as f:
+    body = f.read()
+print(u.urlopen(u.Request(sys.argv[1], data=body, method="POST"), timeout=2).read().decode())
+PYEOF
+        ) || die "vpc_imds_update: POST /_fake/tree failed"
+        [[ $out == *'"ok": true'* ]] || die "vpc_imds_update: the fake IMDS answered $out"
+}
+
+# e2n_kstate NS: the kernel state of NS that ec2net may change, one object a
+# line, sorted, without what changes by itself (address lifetimes): links
+# (ip -o link), addresses, rules and routes of every table, both families.
+# Two snapshots compare with diff.
+e2n_kstate() {
+        local ns=$1
+        e2n_is_ours "$ns" || die "e2n_kstate: '$ns' is not a namespace of this test"
+        {
+                ip -n "$ns" -o link show | sed 's/^/link: /'
+                ip -n "$ns" -o addr show | sed -e 's/\\ *valid_lft.*//' -e 's/^/addr: /'
+                ip -n "$ns" -4 rule show | sed 's/^/rule4: /'
+                ip -n "$ns" -6 rule show | sed 's/^/rule6: /'
+                ip -n "$ns" -4 route show table all | sed 's/^/route4: /'
+                ip -n "$ns" -6 route show table all | sed 's/^/route6: /'
+        } | sed 's/[[:space:]]*$//' | LC_ALL=C sort
+}
+
+# e2n_monitor_start NS / e2n_monitor_stop: record the netlink notifications of
+# NS (links, addresses, routes, rules, netconf: what a configuration change
+# sends; not neighbours, which change by themselves) between the two calls.
+# Both wait for a marker (an alias set on lo) to come through the monitor, so
+# that nothing is missed at either end. e2n_monitor_stop prints the events in
+# between (nothing when nothing changed; the commands it runs go to stderr) and
+# restores lo's alias.
+E2N_MON_N=0
+e2n_monitor_start() {
+        local ns=$1 i
+        e2n_is_ours "$ns" || die "e2n_monitor_start: '$ns' is not a namespace of this test"
+        E2N_MON_N=$((E2N_MON_N + 1))
+        E2N_MON_NS=$ns
+        E2N_MON_FILE="$E2N_TMP/monitor.$E2N_MON_N"
+        printf '+ [%s] ip -d -ts monitor link address route rule netconf > %s &\n' \
+                "$(e2n_label "$ns")" "$E2N_MON_FILE"
+        ip netns exec "$ns" ip -d -ts monitor link address route rule netconf >"$E2N_MON_FILE" 2>&1 &
+        E2N_MON_PID=$!
+        E2N_PIDS+=("$E2N_MON_PID")
+        # The monitor subscribes some time after it starts: repeat the marker
+        # until one comes through.
+        for ((i = 0; i < 100; i++)); do
+                printf '+ [%s] ip link set dev lo alias e2n-mon-start-%s-%s\n' "$(e2n_label "$ns")" "$E2N_MON_N" "$i"
+                ip netns exec "$ns" ip link set dev lo alias "e2n-mon-start-$E2N_MON_N-$i" || die "marker"
+                sleep 0.02
+                grep -q "alias e2n-mon-start-$E2N_MON_N-" "$E2N_MON_FILE" && return 0
+                kill -0 "$E2N_MON_PID" 2>/dev/null || die "ip monitor exited: $(cat "$E2N_MON_FILE")"
+        done
+        die "ip monitor in $ns shows no events"
+}
+e2n_monitor_stop() {
+        local ns=$E2N_MON_NS i
+        printf '+ [%s] ip link set dev lo alias e2n-mon-end-%s\n' "$(e2n_label "$ns")" "$E2N_MON_N" >&2
+        ip netns exec "$ns" ip link set dev lo alias "e2n-mon-end-$E2N_MON_N" || die "marker"
+        for ((i = 0; i < 250; i++)); do
+                grep -q "alias e2n-mon-end-$E2N_MON_N\$" "$E2N_MON_FILE" && break
+                sleep 0.02
+        done
+        kill "$E2N_MON_PID" 2>/dev/null
+        wait "$E2N_MON_PID" 2>/dev/null
+        printf '+ [%s] ip link set dev lo alias ""\n' "$(e2n_label "$ns")" >&2
+        ip netns exec "$ns" ip link set dev lo alias "" || die "marker"
+        grep -q "alias e2n-mon-end-$E2N_MON_N\$" "$E2N_MON_FILE" || die "ip monitor lost the end marker"
+        # Events are "[timestamp] ..." plus indented continuation lines; print
+        # those after the last start marker and before the end marker.
+        awk -v s="alias e2n-mon-start-$E2N_MON_N-" -v e="alias e2n-mon-end-$E2N_MON_N" '
+                /^\[/ { if (n) ev[n] = rec; n++; rec = $0; next }
+                { rec = rec "\n" $0 }
+                END {
+                        if (n) ev[n] = rec
+                        for (i = 1; i <= n; i++) {
+                                if (index(ev[i], s)) first = i + 1
+                                if (index(ev[i], e)) { last = i - 1; break }
+                        }
+                        for (i = first; i <= last; i++) print ev[i]
+                }' "$E2N_MON_FILE"
+}
+
+# e2n_parallel CMD [ARG...] [-- CMD [ARG...]]...: run several checks (each a
+# command or function returning its number of failures) at once, then print
+# their output in the order given. Returns the sum of their return codes
+# (at most 255). A failing ping costs its timeout once, not once per group.
+e2n_parallel() {
+        local specs=() cur="" a i rc total=0 pids=() outs=()
+        for a in "$@"; do
+                if [[ $a == -- ]]; then
+                        [[ -n "$cur" ]] && specs+=("$cur")
+                        cur=""
+                else
+                        cur+="$(printf '%q ' "$a")"
+                fi
+        done
+        [[ -n "$cur" ]] && specs+=("$cur")
+        for i in "${!specs[@]}"; do
+                outs[i]="$E2N_TMP/parallel.$BASHPID.$i"
+                (eval "${specs[i]}") >"${outs[i]}" 2>&1 &
+                pids[i]=$!
+        done
+        for i in "${!specs[@]}"; do
+                wait "${pids[i]}"
+                rc=$?
+                cat "${outs[i]}"
+                rm -f "${outs[i]}"
+                total=$((total + rc))
+        done
+        ((total > 255)) && total=255
+        return "$total"
+}
+
+# expect_pings_batch / expect_no_pings_batch FROM_NS [-I SRC] DEST...: what
+# expect_pings / expect_no_pings check, with one `ip netns exec` for the whole
+# batch instead of one per ping (much cheaper for dozens of destinations).
+# Returns the number of checks that failed.
+e2n_pings_batch() {
+        local want=$1 ns=$2 i bad=0 src="" got what label cmd
+        shift 2
+        e2n_is_ours "$ns" || die "'$ns' is not a namespace of this test"
+        # No command substitution per ping: a fork costs more than the ping.
+        label=${ns#"$E2N_PREFIX"}
+        local dests=() srcs=() args=() rcs=()
+        while [[ $# -gt 0 ]]; do
+                if [[ $1 == -I ]]; then
+                        src=$2
+                        shift 2
+                        continue
+                fi
+                dests+=("$1")
+                srcs+=("$src")
+                args+=("$src" "$1")
+                shift
+        done
+        for i in "${!dests[@]}"; do
+                e2n_ping_cmd "${dests[i]}" "${srcs[i]}"
+                printf -v cmd '%q ' "${E2N_PING[@]}"
+                printf '+ [%s] %s&\n' "$label" "$cmd"
+        done
+        # shellcheck disable=SC2016 # expanded by the inner shell
+        mapfile -t rcs < <(ip netns exec "$ns" bash -c '
+                pids=()
+                while [[ $# -gt 0 ]]; do
+                        if [[ -n $1 ]]; then
+                                ping -n -q -c1 -W1 -I "$1" "$2" >/dev/null 2>&1 &
+                        else
+                                ping -n -q -c1 -W1 "$2" >/dev/null 2>&1 &
+                        fi
+                        pids+=($!)
+                        shift 2
+                done
+                for p in "${pids[@]}"; do
+                        wait "$p"
+                        echo $?
+                done' e2n-pings "${args[@]}")
+        for i in "${!dests[@]}"; do
+                got=fail
+                [[ ${rcs[i]:-1} == 0 ]] && got=reply
+                what="ping $label -> ${dests[i]}${srcs[i]:+ from ${srcs[i]}}"
+                if [[ $got == "$want" ]]; then
+                        e2n_log "ok: $what: $got"
+                else
+                        e2n_fail "$what: $got, expected $want"
+                        bad=$((bad + 1))
+                fi
+        done
+        ((bad > 255)) && bad=255
+        return "$bad"
+}
+expect_pings_batch() { e2n_pings_batch reply "$@"; }
+expect_no_pings_batch() { e2n_pings_batch fail "$@"; }
+
+# ---------------------------------------------------------------------------
+# The daemon (test-daemon-*.sh)
+
+# e2n_daemon_start [ARGS...]: ec2netd in the instance namespace, on kernel
+# uevents, with the fake IMDS, the state directory $E2N_TMP/state and a
+# sd_notify listener on $E2N_TMP/notify.sock (each datagram a line in
+# $E2N_TMP/notify.log, "|" for newlines). Its stderr goes to
+# $E2N_TMP/ec2netd.log. Waits for READY=1 (the first pass done). The pid is in
+# E2N_DAEMON_PID; the cleanup kills it.
+E2N_DAEMON_PID=""
+E2N_NOTIFY_PID=""
+e2n_daemon_start() {
+        local bin="$EC2NET_BUILD_DIR/daemon/ec2netd" i n0=0
+        [[ -x "$bin" ]] || die "ec2netd not built: $bin"
+        mkdir -p "$E2N_TMP/state"
+        if [[ -z "$E2N_NOTIFY_PID" ]]; then
+                rm -f "$E2N_TMP/notify.sock"
+                : >"$E2N_TMP/notify.log"
+                run_bg "$INST_NS" "${PY[@]}" -u -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        d = s.recv(4096).decode(errors="replace")
+        f.write(d.replace("\n", "|") + "\n")
+        f.flush()
+' "$E2N_TMP/notify.sock" "$E2N_TMP/notify.log"
+                E2N_NOTIFY_PID=$E2N_LAST_PID
+                for ((i = 0; i < 100; i++)); do
+                        [[ -S "$E2N_TMP/notify.sock" ]] && break
+                        sleep 0.02
+                done
+                [[ -S "$E2N_TMP/notify.sock" ]] || die "notify listener did not start"
+        fi
+        n0=$(grep -c 'READY=1' "$E2N_TMP/notify.log")
+        run_bg "$INST_NS" env NOTIFY_SOCKET="$E2N_TMP/notify.sock" "$bin" \
+                --imds-endpoint "http://$IMDS4" --state-dir "$E2N_TMP/state" \
+                --uevent-source kernel "$@" 2>>"$E2N_TMP/ec2netd.log"
+        E2N_DAEMON_PID=$E2N_LAST_PID
+        for ((i = 0; i < 500; i++)); do
+                (($(grep -c 'READY=1' "$E2N_TMP/notify.log") > n0)) && break
+                kill -0 "$E2N_DAEMON_PID" 2>/dev/null || {
+                        cat "$E2N_TMP/ec2netd.log"
+                        die "ec2netd exited"
+                }
+                sleep 0.02
+        done
+        (($(grep -c 'READY=1' "$E2N_TMP/notify.log") > n0)) || die "ec2netd sent no READY=1"
+        e2n_log "ec2netd running (pid $E2N_DAEMON_PID)"
+}
+
+# e2n_daemon_stop: SIGTERM, wait; returns the daemon's exit status.
+e2n_daemon_stop() {
+        local rc=0
+        [[ -n "$E2N_DAEMON_PID" ]] || return 0
+        printf '+ kill -TERM %s\n' "$E2N_DAEMON_PID"
+        kill -TERM "$E2N_DAEMON_PID" 2>/dev/null
+        wait "$E2N_DAEMON_PID" || rc=$?
+        E2N_DAEMON_PID=""
+        return "$rc"
+}
+
+# e2n_rules_of NS TABLE: how many rules (IPv4 and IPv6) look up TABLE.
+e2n_rules_of() {
+        local n4 n6
+        n4=$(ip -n "$1" -4 rule show table "$2" 2>/dev/null | grep -c .)
+        n6=$(ip -n "$1" -6 rule show table "$2" 2>/dev/null | grep -c .)
+        printf '%s' $((n4 + n6))
+}
+
+# e2n_wait_for SECONDS CMD...: retry CMD every 10 ms until it succeeds;
+# prints how long it took (ms). Returns 1 on timeout.
+e2n_wait_for() {
+        local limit=$1 t0 now
+        shift
+        t0=$(date +%s%N)
+        while ! "$@"; do
+                now=$(date +%s%N)
+                if (((now - t0) / 1000000 > limit * 1000)); then
+                        printf '%s' $(((now - t0) / 1000000))
+                        return 1
+                fi
+                sleep 0.01
+        done
+        now=$(date +%s%N)
+        printf '%s' $(((now - t0) / 1000000))
+}
+
+# e2n_attach_latency NS IFNAME TABLE NRULES OUTFILE: in the background, wait for
+# IFNAME to appear in NS, then poll the rules every 2 ms until NRULES look up
+# TABLE; writes "<ms from link to rules>" to OUTFILE. The pid is E2N_LAST_PID.
+e2n_attach_latency() {
+        local ns=$1 ifname=$2 table=$3 n=$4 out=$5
+        rm -f "$out"
+        run_bg "$ns" "${PY[@]}" -c '
+import os, subprocess, sys, time
+ifname, table, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+while not os.path.exists("/sys/class/net/" + ifname):
+    time.sleep(0.0005)
+t0 = time.monotonic()
+def count():
+    c = 0
+    for fam in ("-4", "-6"):
+        r = subprocess.run(["ip", fam, "rule", "show", "table", table], capture_output=True, text=True)
+        c += len([l for l in r.stdout.splitlines() if l.strip()])
+    return c
+while count() < n:
+    time.sleep(0.002)
+with open(out, "w") as f:
+    f.write("%.1f\n" % ((time.monotonic() - t0) * 1000))
+' "$ifname" "$table" "$n" "$out"
 }
