@@ -448,6 +448,13 @@ static int index_add(struct index *ix, const void *item)
 	return ARRAY_APPEND(ix->items, ix->n, ix->cap, item);
 }
 
+/* An empty index has no array, and qsort() must not be given NULL. */
+static void index_sort(struct index *ix, pcmp_fn cmp)
+{
+	if (ix->n > 1)
+		qsort(ix->items, ix->n, sizeof(void *), cmp);
+}
+
 /* The position of the first item not less than key (n when none). */
 static size_t index_lower_bound(const struct index *ix, const void *key, pcmp_fn cmp)
 {
@@ -535,12 +542,12 @@ static int indexes_build(const struct planner *p, struct indexes *x)
 	if (r < 0)
 		return r;
 	/* Sorted by key, and for addresses the same local address of any length is adjacent. */
-	qsort(x->obs_addrs.items, x->obs_addrs.n, sizeof(void *), addr_pcmp);
-	qsort(x->want_addrs.items, x->want_addrs.n, sizeof(void *), addr_pcmp);
-	qsort(x->obs_routes.items, x->obs_routes.n, sizeof(void *), route_pcmp);
-	qsort(x->want_routes.items, x->want_routes.n, sizeof(void *), route_pcmp);
-	qsort(x->obs_rules.items, x->obs_rules.n, sizeof(void *), rule_pcmp);
-	qsort(x->want_rules.items, x->want_rules.n, sizeof(void *), rule_pcmp);
+	index_sort(&x->obs_addrs, addr_pcmp);
+	index_sort(&x->want_addrs, addr_pcmp);
+	index_sort(&x->obs_routes, route_pcmp);
+	index_sort(&x->want_routes, route_pcmp);
+	index_sort(&x->obs_rules, rule_pcmp);
+	index_sort(&x->want_rules, rule_pcmp);
 	return 0;
 }
 
