@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The demo: as root on Debian 12, installs what it needs, builds, and simulates an EC2 instance in
 # network namespaces (a VPC router with the source/destination check, a remote host, a fake
-# IMDS). Then it hot-attaches a second ENI with secondary addresses and an Elastic IP, has
-# ec2net configure it, prints the rules and routes it made and the time it took, proves that
-# traffic to every address flows, and removes everything it created.
+# IMDS) running ec2netd. Then it hot-attaches a second ENI with secondary addresses and an
+# Elastic IP, prints what the daemon made of it and the time from the link appearing to its last
+# rule, proves that traffic to every address flows, and removes everything it created.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) == 0 ]] || { echo "demo.sh: needs root (network namespaces); run it with sudo" >&2; exit 1; }
@@ -30,26 +30,34 @@ say "1. A simulated instance: one ENI (eth0), configured by DHCP, in a VPC that 
         vpc_start_imds "$E2N_TMP/md.json"
 } >"$E2N_TMP/setup.log" 2>&1 || { cat "$E2N_TMP/setup.log"; exit 1; }
 CTL=("$EC2NET_BUILD_DIR/tools/ec2netctl" --imds-endpoint http://169.254.169.254 --state-dir "$E2N_TMP/state")
-ip netns exec "$INST_NS" "${CTL[@]}" apply -q
 
-say "2. Hot-attach eth1 (device 1, subnet B) with two secondary IPv4s and an Elastic IP"
+say "2. Start ec2netd in the instance (it configures eth0 at start, then sends READY=1)"
+e2n_daemon_start >>"$E2N_TMP/setup.log" 2>&1 || { cat "$E2N_TMP/setup.log"; exit 1; }
+echo "ec2netd running, pid $E2N_DAEMON_PID"
+
+say "3. Hot-attach eth1 (device 1, subnet B) with two secondary IPv4s and an Elastic IP"
 {
+        # The ENI is made in the VPC namespace and published in IMDS first, as EC2 does;
+        # moving it into the instance is the attach: the daemon sees the kernel's uevent.
         vpc_eni eth1 0e:e2:00:00:00:11 B 1 -- 10.0.2.20 10.0.2.21 10.0.2.22 --eip 203.0.113.20=10.0.2.20
-        vpc_metadata "$E2N_TMP/md.json"
-        ip netns exec "$INST_NS" "${PY[@]}" -c '
-import sys, urllib.request as u
-u.urlopen(u.Request("http://169.254.169.254/_fake/tree", data=open(sys.argv[1], "rb").read(), method="POST"))
-' "$E2N_TMP/md.json"
+        run "$INST_NS" ip link set eth1 netns "$VPC_NS"
+        vpc_imds_update
 } >>"$E2N_TMP/setup.log" 2>&1 || { cat "$E2N_TMP/setup.log"; exit 1; }
-echo "before ec2net, from the remote host:"
-expect_no_pings "$REMOTE_NS" 10.0.2.20 10.0.2.21 10.0.2.22 203.0.113.20 | sed 's/^/  /'
-
-say "3. ec2netctl apply eth1 (what ec2ifup does; the daemon will do it on the udev event)"
-t0=$(now_ns)
-ip netns exec "$INST_NS" "${CTL[@]}" apply eth1
-rc=$?
-t1=$(now_ns)
-printf 'configured in %d.%03d ms (exit %d)\n' $(((t1 - t0) / 1000000)) $(((t1 - t0) / 1000 % 1000)) "$rc"
+echo "before the attach, from the remote host:"
+expect_no_pings "$REMOTE_NS" 10.0.2.20 10.0.2.21 10.0.2.22 203.0.113.20 2>&1 | grep -v '^+' | sed 's/^/  /'
+e2n_attach_latency "$INST_NS" eth1 10001 3 "$E2N_TMP/latency" >/dev/null
+sleep 0.2
+ip netns exec "$VPC_NS" ip link set eth1 netns "$INST_NS"
+for _ in $(seq 250); do [[ -s $E2N_TMP/latency ]] && break; sleep 0.02; done
+rc=1
+if [[ -s $E2N_TMP/latency ]]; then
+        rc=0
+        echo "attached -> configured (link appeared -> last source rule in place): $(cat "$E2N_TMP/latency") ms"
+else
+        echo "eth1 was not configured within 5 s"
+fi
+echo "ec2netd said:"
+grep -E 'eth1' "$E2N_TMP/ec2netd.log" | tail -3 | sed 's/^/  /'
 
 say "4. What the kernel has now (the instance namespace)"
 ip -n "$INST_NS" rule | sed 's/^/  /'
@@ -58,12 +66,15 @@ ip -n "$INST_NS" -br addr show dev eth1 | sed 's/^/  /'
 
 say "5. Traffic, through the VPC's source/destination check"
 ok=0
-expect_pings "$REMOTE_NS" 10.0.1.10 10.0.2.20 10.0.2.21 10.0.2.22 203.0.113.20 | sed 's/^/  /' || ok=1
+expect_pings "$REMOTE_NS" 10.0.1.10 10.0.2.20 10.0.2.21 10.0.2.22 203.0.113.20 2>&1 | grep -v '^+' | sed 's/^/  /'
+((PIPESTATUS[0] == 0)) || ok=1
 drops=$(vpc_srccheck_drops)
 echo "  packets dropped by the source check: $drops"
 
-say "6. A second pass changes nothing"
-ip netns exec "$INST_NS" "${CTL[@]}" apply
+say "6. Nothing left to do: ec2netctl plan lists no operation"
+ip netns exec "$INST_NS" "${CTL[@]}" plan | sed 's/^/  /'
+echo "  (plan printed $(ip netns exec "$INST_NS" "${CTL[@]}" plan | wc -l) operations)"
+e2n_daemon_stop >/dev/null 2>&1
 
 say "Cleaning up"
 vpc_cleanup >/dev/null 2>&1
