@@ -329,21 +329,10 @@ static const struct md_eni *eni_of_link(const struct pass_result *res, const str
 
 static int op_ifindex(const struct pass_result *res, const struct plan_op *op)
 {
-	switch (op->type) {
-	case KOBJ_LINK:
-	case KOBJ_ALTNAME:
-		return op->link.ifindex;
-	case KOBJ_ADDR:
-		return op->addr.ifindex;
-	case KOBJ_ROUTE:
-		if (op->route.ifindex)
-			return op->route.ifindex;
-		break;
-	case KOBJ_RULE:
-		break;
-	default:
-		return 0;
-	}
+	int ifindex = plan_op_ifindex(op);
+
+	if (ifindex > 0 || (op->type != KOBJ_ROUTE && op->type != KOBJ_RULE))
+		return ifindex;
 	/* By table: the interface whose ENI owns it. */
 	uint32_t table = op->type == KOBJ_RULE ? op->rule.table : op->route.table;
 	for (size_t i = 0; i < res->observed.n_links; i++) {

@@ -13,21 +13,6 @@
 #include "nlbuild.h"
 #include "plan.h"
 
-/* The interface an operation acts on, 0 for none (rules). */
-static int op_ifindex(const struct plan_op *op)
-{
-	switch (op->type) {
-	case KOBJ_LINK:
-	case KOBJ_ALTNAME:
-		return op->link.ifindex;
-	case KOBJ_ADDR:
-		return op->addr.ifindex;
-	case KOBJ_ROUTE:
-		return op->route.ifindex;
-	default:
-		return 0;
-	}
-}
 
 /* The kernel's way of saying the operation's effect is already there. */
 static int normalize(const struct plan_op *op, int error)
@@ -83,7 +68,7 @@ static int run_group(struct kernel *k, const struct plan *p, size_t from, size_t
 	for (size_t i = from; i < to; i++) {
 		const struct plan_op *op = &p->ops[i];
 
-		if (gone_has(gone, op_ifindex(op))) {
+		if (gone_has(gone, plan_op_ifindex(op))) {
 			results[i] = (struct apply_result){.error = -ENODEV, .skipped = true};
 			continue;
 		}
@@ -103,8 +88,8 @@ static int run_group(struct kernel *k, const struct plan *p, size_t from, size_t
 		const struct plan_op *op = &p->ops[i];
 
 		results[i] = (struct apply_result){.error = normalize(op, errors[x])};
-		if (errors[x] == -ENODEV && op_ifindex(op) > 0 && !gone_has(gone, op_ifindex(op)))
-			(void)ARRAY_APPEND(gone->ifindexes, gone->n, gone->cap, op_ifindex(op));
+		if (errors[x] == -ENODEV && plan_op_ifindex(op) > 0 && !gone_has(gone, plan_op_ifindex(op)))
+			(void)ARRAY_APPEND(gone->ifindexes, gone->n, gone->cap, plan_op_ifindex(op));
 		log_debug("Operation %zu (%s %s): %s", i, plan_action_to_string(op->action),
 		          kobj_type_to_string(op->type),
 		          results[i].error < 0 ? STRERROR(results[i].error) : "done");

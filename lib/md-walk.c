@@ -174,16 +174,12 @@ static int walk_primary_mac(md_get_fn fn, void *userdata, enum md_status *ret_st
 	return 0;
 }
 
-int md_walk_instance(md_get_fn fn, void *userdata, struct md_instance *ret)
+/* The MAC listing: -EIO when it cannot be read, -EBADMSG when it is malformed. */
+static int walk_mac_listing(md_get_fn fn, void *userdata, char ***ret)
 {
-	_cleanup_(md_instance_done) struct md_instance m = {0};
-	_cleanup_strv_free_ char **macs = NULL;
 	struct body b;
 	int r;
 
-	r = walk_primary_mac(fn, userdata, &m.primary_mac_status, m.primary_mac);
-	if (r < 0)
-		return r;
 	r = get(fn, userdata, &b, "meta-data/network/interfaces/macs/");
 	if (r < 0)
 		return r;
@@ -191,10 +187,25 @@ int md_walk_instance(md_get_fn fn, void *userdata, struct md_instance *ret)
 		body_done(&b);
 		return -EIO;
 	}
-	r = md_parse_listing(b.text, b.len, &macs);
+	r = md_parse_listing(b.text, b.len, ret);
 	body_done(&b);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EBADMSG;
+	return 0;
+}
+
+int md_walk_instance(md_get_fn fn, void *userdata, struct md_instance *ret)
+{
+	_cleanup_(md_instance_done) struct md_instance m = {0};
+	_cleanup_strv_free_ char **macs = NULL;
+	int r;
+
+	r = walk_primary_mac(fn, userdata, &m.primary_mac_status, m.primary_mac);
+	if (r < 0)
+		return r;
+	r = walk_mac_listing(fn, userdata, &macs);
+	if (r < 0)
+		return r;
 
 	for (char **s = macs; *s; s++) {
 		uint8_t mac[6];
@@ -227,24 +238,15 @@ int md_walk_eni(md_get_fn fn, void *userdata, const uint8_t mac[6], struct md_en
 	enum md_status st;
 	uint8_t primary[6];
 	char m[MAC_STRLEN];
-	struct body b;
 	struct md_eni e;
 	int r;
 
 	r = walk_primary_mac(fn, userdata, &st, primary);
 	if (r < 0)
 		return r;
-	r = get(fn, userdata, &b, "meta-data/network/interfaces/macs/");
+	r = walk_mac_listing(fn, userdata, &macs);
 	if (r < 0)
 		return r;
-	if (b.status != MD_KNOWN) {
-		body_done(&b);
-		return -EIO;
-	}
-	r = md_parse_listing(b.text, b.len, &macs);
-	body_done(&b);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EBADMSG;
 	if (!listing_has(macs, mac_format(mac, m)))
 		return -ENOENT;
 	md_eni_init(&e, mac);

@@ -828,6 +828,23 @@ int plan_build(const struct plan_input *in, struct plan *ret, struct kstate *ret
 	return 0;
 }
 
+int plan_op_ifindex(const struct plan_op *op)
+{
+	switch (op->type) {
+	case KOBJ_LINK:
+	case KOBJ_ALTNAME:
+		return op->link.ifindex;
+	case KOBJ_ADDR:
+		return op->addr.ifindex;
+	case KOBJ_ROUTE:
+		return op->route.ifindex;
+	case KOBJ_RULE:
+	case _KOBJ_TYPE_MAX:
+		break;
+	}
+	return 0;
+}
+
 const char *plan_action_to_string(enum plan_action a)
 {
 	switch (a) {

@@ -65,6 +65,9 @@ void plan_done(struct plan *p);
  * the managed interfaces. */
 int plan_build(const struct plan_input *in, struct plan *ret, struct kstate *ret_desired);
 
+/* The interface an operation acts on; 0 for rules, which have none. */
+int plan_op_ifindex(const struct plan_op *op);
+
 const char *plan_action_to_string(enum plan_action a);
 const char *kobj_type_to_string(enum kobj_type t);
 /* "+ rule  from 10.0.1.25 lookup 10001 priority 10001 proto ec2net   # secondary IPv4 in IMDS" */

@@ -294,22 +294,6 @@ static void build_plan(const struct plan_case *c, const struct kstate *observed,
 
 /* ---- properties (style.md §14) ---- */
 
-static int op_ifindex(const struct plan_op *op)
-{
-	switch (op->type) {
-	case KOBJ_LINK:
-	case KOBJ_ALTNAME:
-		return op->link.ifindex;
-	case KOBJ_ADDR:
-		return op->addr.ifindex;
-	case KOBJ_ROUTE:
-		return op->route.ifindex;
-	case KOBJ_RULE:
-	case _KOBJ_TYPE_MAX:
-		break;
-	}
-	return 0;
-}
 
 static uint8_t op_protocol(const struct plan_op *op)
 {
@@ -382,7 +366,7 @@ static void check_fail_safe(const struct plan_case *c, const struct plan *p)
 			continue;
 		for (size_t i = 0; i < p->n_ops; i++) {
 			const struct plan_op *op = &p->ops[i];
-			bool bad = op_ifindex(op) == l->ifindex;
+			bool bad = plan_op_ifindex(op) == l->ifindex;
 
 			if (op->type == KOBJ_RULE && op->action != PLAN_ADD) {
 				if (op->rule.priority == EC2NET_LOCAL_RULE_PRIORITY &&
