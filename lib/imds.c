@@ -460,6 +460,19 @@ static void reply_fail(struct imds_reply *ret, enum imds_result result, long sta
 	};
 }
 
+/* Fills ret for an HTTP status that neither request path treats specially: 429 and 5xx are
+ * transient, other 4xx permanent, anything else (3xx, 2xx but 200) a protocol error. The one
+ * place this rule lives, for the token PUT and the metadata GET alike. */
+static void reply_fail_status(struct imds_reply *ret, long status)
+{
+	if (status == 429 || status >= 500)
+		reply_fail(ret, IMDS_TRANSIENT, status, -EIO);
+	else if (status >= 400)
+		reply_fail(ret, IMDS_PERMANENT, status, -EINVAL);
+	else
+		reply_fail(ret, IMDS_PERMANENT, status, -EPROTO);
+}
+
 /* Fills ret for a transport failure. */
 static void reply_transport_error(struct imds_reply *ret, const struct transfer *t)
 {
@@ -506,12 +519,7 @@ static int fetch_token(struct imds_client *c, struct imds_reply *ret)
 		reply_fail(ret, IMDS_PERMANENT, t.status, -EOPNOTSUPP);
 		return 0;
 	default:
-		if (t.status == 429 || t.status >= 500)
-			reply_fail(ret, IMDS_TRANSIENT, t.status, -EIO);
-		else if (t.status >= 400)
-			reply_fail(ret, IMDS_PERMANENT, t.status, -EINVAL);
-		else
-			reply_fail(ret, IMDS_PERMANENT, t.status, -EPROTO);
+		reply_fail_status(ret, t.status);
 		return 0;
 	}
 	if (!c->buf || !token_is_valid(c->buf, c->size)) {
@@ -594,12 +602,7 @@ static int attempt_get(struct imds_client *c, const char *path, bool *renewed,
 		reply_fail(ret, IMDS_PERMANENT, t.status, -EOPNOTSUPP);
 		return 0;
 	default:
-		if (t.status == 429 || t.status >= 500)
-			reply_fail(ret, IMDS_TRANSIENT, t.status, -EIO);
-		else if (t.status >= 400)
-			reply_fail(ret, IMDS_PERMANENT, t.status, -EINVAL);
-		else
-			reply_fail(ret, IMDS_PERMANENT, t.status, -EPROTO);
+		reply_fail_status(ret, t.status);
 		return 0;
 	}
 }
