@@ -21,6 +21,7 @@
 #include "kernel.h"
 #include "lock.h"
 #include "log.h"
+#include "marks.h"
 #include "macro.h"
 #include "manager.h"
 #include "md-walk.h"
@@ -634,6 +635,7 @@ static int run_pass(struct manager *m)
 {
 	struct pass_options o = {.config = &m->config, .imds = m->imds, .kernel = m->kernel};
 	struct pass_result res = {0};
+	struct down_marks down = {0};
 	_cleanup_close_ int lock_fd = -EBADF;
 	bool fetch = m->need_fetch || !m->have_md, drift = !m->need_fetch;
 	struct counts *c = NULL;
@@ -681,6 +683,12 @@ static int run_pass(struct manager *m)
 		m->have_md = false;
 	}
 
+	r = marks_read(m->opts.state_dir, &down);
+	if (r < 0)
+		log_warning_errno(r, "Failed to read the down marks in '%s', ignoring: %s",
+				  m->opts.state_dir, STRERROR(r));
+	o.down_macs = (const uint8_t(*)[6])down.macs;
+	o.n_down_macs = down.n;
 	r = pass_plan_apply(&o, &res);
 	if (r < 0)
 		goto failed;
@@ -717,6 +725,7 @@ failed:
 	m->need_fetch = true; /* next event retries from scratch */
 finish:
 	free(c);
+	marks_done(&down);
 	pass_result_done(&res);
 	if (!m->ready) {
 		m->ready = true;

@@ -68,7 +68,9 @@ int pass_plan_apply(const struct pass_options *o, struct pass_result *r)
 	e = plan_build(&(struct plan_input){.md = &r->md,
 					    .observed = &r->observed,
 					    .config = o->config,
-					    .only_ifindex = o->only_ifindex},
+					    .only_ifindex = o->only_ifindex,
+					    .down_macs = o->down_macs,
+					    .n_down_macs = o->n_down_macs},
 		       &r->plan, NULL);
 	r->usec_plan = now_usec() - t;
 	if (e < 0)

@@ -20,6 +20,9 @@ struct pass_options {
 	struct imds_client *imds;      /* borrowed */
 	struct kernel *kernel;	       /* borrowed */
 	int only_ifindex;	       /* 0: every interface */
+	/* Interfaces taken down with `ec2netctl down` (marks.h); borrowed, may be empty. */
+	const uint8_t (*down_macs)[6];
+	size_t n_down_macs;
 	bool dry_run;		       /* plan only */
 };
 

@@ -11,6 +11,7 @@
 #include "kernel.h"
 #include "lock.h"
 #include "log.h"
+#include "marks.h"
 #include "md-walk.h"
 #include "pass.h"
 
@@ -75,6 +76,7 @@ static int run_pass(struct ctl *c, bool apply)
 	_cleanup_(kernel_freep) struct kernel *k = NULL;
 	struct imds_client *imds = NULL;
 	struct pass_result res = {0};
+	struct down_marks down = {0};
 	_cleanup_close_ int lock_fd = -EBADF;
 	char buf[768], why[512];
 	int ifindex = 0, r, ret = CTL_EXIT_FAILED;
@@ -108,6 +110,14 @@ static int run_pass(struct ctl *c, bool apply)
 	if (resolve_iface(c, &res, &ifindex) < 0)
 		goto finish;
 	o.only_ifindex = ifindex;
+	r = marks_read(c->state_dir, &down);
+	if (r < 0) {
+		log_error("Failed to read the down marks in '%s', nothing changed: %s",
+			  c->state_dir, STRERROR(r));
+		goto finish;
+	}
+	o.down_macs = (const uint8_t(*)[6])down.macs;
+	o.n_down_macs = down.n;
 	r = pass_plan_apply(&o, &res);
 	if (r < 0) {
 		log_error("Pass failed, nothing changed: %s", STRERROR(r));
@@ -145,6 +155,7 @@ static int run_pass(struct ctl *c, bool apply)
 	ret = apply && (res.apply.failed > 0 || res.apply.skipped > 0) ? CTL_EXIT_FAILED
 								      : CTL_EXIT_OK;
 finish:
+	marks_done(&down);
 	pass_result_done(&res);
 	imds_client_free(imds);
 	return ret;
