@@ -482,6 +482,39 @@ static void hold_unready_enis(struct pass_result *res)
 	}
 }
 
+/* Drift hold-off: an interface we stopped fighting for is left alone by every pass until its
+ * hold-off ends, as the planner leaves an ENI that IMDS cannot describe (nothing added, nothing
+ * deleted). Skipping its events in on_rtnl() is not enough: rule notifications name no
+ * interface and start a pass over all of them. The mark lives only while the pass plans. */
+static char fought_error[] = "another agent keeps changing it";
+
+static void hold_fought_enis(struct manager *m, struct pass_result *res)
+{
+	uint64_t now = now_usec(m);
+
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct iface *f = &m->ifaces[i];
+		const struct klink *l;
+
+		if (f->ifindex <= 0 || f->suppressed_until <= now)
+			continue;
+		l = kstate_link_by_index(&res->observed, f->ifindex);
+		for (size_t k = 0; l && l->has_mac && k < res->md.n_enis; k++) {
+			struct md_eni *e = &res->md.enis[k];
+
+			if (memcmp(e->mac, l->mac, sizeof(l->mac)) == 0 && !e->error)
+				e->error = fought_error;
+		}
+	}
+}
+
+static void release_fought_enis(struct pass_result *res)
+{
+	for (size_t k = 0; k < res->md.n_enis; k++)
+		if (res->md.enis[k].error == fought_error)
+			res->md.enis[k].error = NULL;
+}
+
 static bool eni_ready(const struct md_eni *e)
 {
 	return e && md_eni_is_usable(e);
@@ -689,7 +722,9 @@ static int run_pass(struct manager *m)
 				  m->opts.state_dir, STRERROR(r));
 	o.down_macs = (const uint8_t(*)[6])down.macs;
 	o.n_down_macs = down.n;
+	hold_fought_enis(m, &res);
 	r = pass_plan_apply(&o, &res);
+	release_fought_enis(&res);
 	if (r < 0)
 		goto failed;
 
