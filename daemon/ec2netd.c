@@ -91,8 +91,7 @@ int main(int argc, char *argv[])
 	char *end;
 	double sec;
 
-	if (getenv("JOURNAL_STREAM"))
-		log_set_journal(true);
+	(void)log_journal_from_env();
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
 		switch (c) {

@@ -2,6 +2,7 @@
 /* The journal sink: the message with PRIORITY= and the structured fields (INTERFACE=, IFNAME=,
  * MAC=, ENI=) the caller attached. log.c calls it when log_set_journal(true) was set. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -12,6 +13,16 @@
 #define LOG_JOURNAL_FIELDS_MAX 16
 
 int log_journal_send(int level, const char *const *fields, const char *msg);
+
+/* A program that logs to the journal calls this: the call is what makes the linker take this file
+ * out of the static library (log.c's weak reference to log_journal_send() takes nothing). */
+bool log_journal_from_env(void)
+{
+	bool on = getenv("JOURNAL_STREAM") != NULL;
+
+	log_set_journal(on);
+	return on;
+}
 
 int log_journal_send(int level, const char *const *fields, const char *msg)
 {

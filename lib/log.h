@@ -13,6 +13,9 @@ int log_get_max_level(void);
 int log_level_from_string(const char *s);
 /* Send to the journal (with structured fields) instead of stderr. */
 void log_set_journal(bool on);
+/* The journal when $JOURNAL_STREAM is set (under systemd), stderr otherwise. In the I/O library
+ * (log-journal.c): a program must call it, not log_set_journal(true), to get the journal sink. */
+bool log_journal_from_env(void);
 
 /* Logs and returns error (a negative errno, or 0). fields: NULL or "KEY=value" strings,
  * NULL-terminated. */
