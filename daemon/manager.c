@@ -214,6 +214,10 @@ static void on_rtnl(void *userdata, int ifindex, bool resync)
 		manager_mark_dirty(m, 0, true);
 		return;
 	}
+	/* A link udev has not processed yet (not renamed yet, maybe): its udev event starts the
+	 * pass. */
+	if (ifindex > 0 && m->uevent && !uevent_watch_link_ready(m->uevent, ifindex))
+		return;
 	f = iface_find(m, ifindex);
 	if (f && f->suppressed_until > now_usec(m))
 		return; /* backing off from a fight; the timer brings it back */

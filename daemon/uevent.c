@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -185,6 +186,23 @@ static int open_udev(sd_event *e, struct uevent_watch *w)
 		return r;
 	r = sd_event_add_io(e, &w->io, udev_monitor_get_fd(w->monitor), EPOLLIN, on_udev, w);
 	return r < 0 ? r : 0;
+}
+
+bool uevent_watch_link_ready(struct uevent_watch *w, int ifindex)
+{
+	struct udev_device *d;
+	char id[sizeof("n") + 11];
+	bool ready;
+
+	if (w->source != UEVENT_SOURCE_UDEV || ifindex <= 0)
+		return true;
+	snprintf(id, sizeof(id), "n%d", ifindex);
+	d = udev_device_new_from_device_id(w->udev, id);
+	if (!d)
+		return false; /* gone already: its remove event follows */
+	ready = udev_device_get_is_initialized(d) > 0;
+	udev_device_unref(d);
+	return ready;
 }
 
 int uevent_watch_new(sd_event *e, enum uevent_source source, uevent_handler_t handler,

@@ -31,3 +31,6 @@ int uevent_watch_new(sd_event *e, enum uevent_source source, uevent_handler_t ha
 struct uevent_watch *uevent_watch_free(struct uevent_watch *w);
 /* The source actually in use. */
 enum uevent_source uevent_watch_source(const struct uevent_watch *w);
+/* Whether a link may be touched: with the udev source, only once udev has processed it (its
+ * database entry says initialized, so renames are done); always with the kernel source. */
+bool uevent_watch_link_ready(struct uevent_watch *w, int ifindex);
