@@ -83,7 +83,7 @@ link set eth1 netns $INST_NS
 link set eth2 netns $INST_NS
 EOF
 if ms=$(e2n_wait_for 10 configured); then
-        e2n_log "both configured $(((($(date +%s%N) - T0) / 1000000))) ms after the batch"
+        e2n_log "both configured $((($(date +%s%N) - T0) / 1000000)) ms after the batch (polled from here; the daemon's own figures follow)"
 else
         fail "not both configured after $ms ms: $(ip -n "$INST_NS" rule show)"
 fi

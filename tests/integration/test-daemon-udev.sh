@@ -27,8 +27,7 @@
 # so no uevent file, attribute or helper can be written. Nothing is triggered
 # (no udevadm trigger). udevd is stopped with SIGTERM (it stops its workers).
 #
-# Needs root; exit 77 (skip) otherwise, except in CI; skips when
-# systemd-udevd is not installed.
+# Needs root and systemd-udevd; exit 77 (skip) otherwise, except in CI.
 
 set -u
 # shellcheck source=lib.sh
@@ -39,7 +38,11 @@ UDEVD=""
 for f in /usr/lib/systemd/systemd-udevd /lib/systemd/systemd-udevd; do
         [[ -x $f ]] && UDEVD=$f && break
 done
-[[ -n "$UDEVD" ]] || { echo "SKIP: systemd-udevd not installed"; exit 77; }
+if [[ -z "$UDEVD" ]]; then
+        [[ -z "${CI:-}" ]] || die "systemd-udevd not installed (package udev, scripts/deps.sh)"
+        echo "SKIP: systemd-udevd not installed"
+        exit 77
+fi
 command -v unshare >/dev/null && command -v nsenter >/dev/null || die "unshare and nsenter (util-linux) needed"
 
 FAILED=0
