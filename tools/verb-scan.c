@@ -48,6 +48,16 @@ int verb_scan(struct ctl *c)
 		else if (!c->quiet)
 			printf("%s: configured (%zu operations)\n", s->links[k].name, n);
 	}
+	/* Instance-wide operations (the local-routes-first rules) belong to no interface. */
+	for (size_t i = 0; p.res.results && i < p.res.plan.n_ops; i++) {
+		char buf[768];
+
+		if (ctl_op_ifindex(&p, &p.res.plan.ops[i]) != 0 || !p.res.results[i].error)
+			continue;
+		plan_op_format(&p.res.plan.ops[i], s, buf, sizeof(buf));
+		log_error("Failed: %s: %s", buf, STRERROR(p.res.results[i].error));
+		failed_total++;
+	}
 	return failed_total > 0 || p.res.apply.failed > 0 || p.res.apply.skipped > 0
 	               ? CTL_EXIT_FAILED
 	               : CTL_EXIT_OK;

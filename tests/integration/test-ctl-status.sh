@@ -11,8 +11,8 @@
 #    (`ip -j link`: name, ifindex, MTU, up; `ip -j rule`: the rules of its table
 #    are exactly its addresses and prefixes); every interface is in sync and
 #    "configured"; the daemon is reported not running. The human output is
-#    printed (and checked for the 80-column limit and no colour when not a
-#    terminal).
+#    printed (and checked for the 80-column limit; colour only on a terminal,
+#    and not with NO_COLOR).
 # 2. One of our rules is deleted by hand: that interface is out of sync and
 #    its pending list names the missing rule; the two others stay in sync.
 # 3. `status IFACE` (by name and by the eni-... altname) shows only that
@@ -144,6 +144,15 @@ done
         || fail "not 3 'State: configured' lines"
 grep -q 'no daemon' "$E2N_TMP/status.txt" && ok "text says: no daemon" || fail "text does not say 'no daemon'"
 grep -q '203.0.113.21 -> 10.0.2.21' "$E2N_TMP/status.txt" || fail "the Elastic IP of eth1 is not shown"
+# On a terminal (script(1) gives it a pty) colour, unless NO_COLOR is set.
+STATUS_CMD=$(printf '%q ' "$CTL" --config "$E2N_TMP/ec2net.conf" --imds-endpoint "http://$IMDS4" \
+        --state-dir "$E2N_TMP/state" status)
+printf '+ [inst] script -qec %q /dev/null\n' "$STATUS_CMD"
+ip netns exec "$INST_NS" env -u NO_COLOR script -qec "$STATUS_CMD" /dev/null >"$E2N_TMP/tty.txt" 2>&1
+grep -q $'\033\[0;32m' "$E2N_TMP/tty.txt" && ok "colour on a terminal" || fail "no colour on a terminal"
+ip netns exec "$INST_NS" env NO_COLOR=1 script -qec "$STATUS_CMD" /dev/null >"$E2N_TMP/tty-nc.txt" 2>&1
+grep -q $'\033' "$E2N_TMP/tty-nc.txt" && fail "colour on a terminal with NO_COLOR=1" \
+        || ok "no colour on a terminal with NO_COLOR=1"
 echo "--- ec2netctl status (three ENIs, after apply)"
 cat "$E2N_TMP/status.txt"
 echo "---"

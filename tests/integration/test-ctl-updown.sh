@@ -142,4 +142,8 @@ AFTER=$(e2n_kstate "$INST_NS")
 [[ -e "$E2N_TMP/state/down/0e:e2:00:00:06:00" ]] && fail "eth0 got a down mark"
 
 e2n_daemon_stop || fail "ec2netd exited non-zero"
+# Its state file stays, with a pid that is no longer an ec2netd.
+ctl "$E2N_TMP/status-stopped.txt" ec2netctl status >/dev/null || fail "status failed"
+grep -q '^Daemon: no daemon' "$E2N_TMP/status-stopped.txt" && ok "status after the daemon stopped: no daemon" \
+        || fail "status after the daemon stopped: $(head -1 "$E2N_TMP/status-stopped.txt")"
 ctl_finish
