@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ec2netctl: a verb table. Called as ec2ifup, ec2ifdown or ec2ifscan it picks that verb. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,28 +31,41 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{"status", verb_status, IFACE_OPTIONAL, true, false, NULL,
-	 "show each ENI, its addresses and whether the kernel matches IMDS"},
+	 "each ENI, its addresses, whether the kernel matches"},
 	{"metadata", verb_metadata, IFACE_NONE, true, false, NULL,
-	 "read IMDS and print the metadata model"},
+	 "read IMDS, print the metadata model"},
 	{"plan", verb_plan, IFACE_OPTIONAL, true, false, NULL,
-	 "print what a pass would change, changing nothing"},
+	 "print what a pass would change"},
 	{"apply", verb_apply, IFACE_OPTIONAL, true, false, NULL,
-	 "run one pass: make the kernel match IMDS"},
+	 "run a pass: make the kernel match IMDS"},
 	{"up", verb_up, IFACE_REQUIRED, false, false, "ec2ifup",
-	 "clear the down mark, set the link up and configure it"},
+	 "clear the down mark, link up, configure"},
 	{"down", verb_down, IFACE_REQUIRED, false, true, "ec2ifdown",
-	 "remove what ec2net added, set the link down, mark it down"},
+	 "remove what ec2net added, link down, mark"},
 	{"scan", verb_scan, IFACE_NONE, false, false, "ec2ifscan",
-	 "configure every listed interface not configured yet"},
+	 "configure every ENI not configured yet"},
 };
 
 static const char common_options[] =
-	"  --config FILE         read FILE instead of " EC2NET_CONF_FILE " (drop-ins still apply)\n"
+	"  --config FILE         read FILE instead of " EC2NET_CONF_FILE "\n"
 	"  --imds-endpoint URL   IMDS base URL (also $EC2NET_IMDS_ENDPOINT)\n"
 	"  --state-dir DIR       lock, state and down marks directory (default " EC2NET_RUN_DIR ")\n"
 	"  -q, --quiet           print only errors\n"
 	"  -h, --help            this text\n"
-	"      --version         the version\n";
+	"  --version             the version\n";
+
+static const char *verb_args(const struct verb *v)
+{
+	switch (v->iface) {
+	case IFACE_NONE:
+		return "";
+	case IFACE_OPTIONAL:
+		return " [IFACE]";
+	case IFACE_REQUIRED:
+		return " IFACE";
+	}
+	return "";
+}
 
 /* The one-line synopsis of a verb, as "ec2netctl [OPTIONS] down [--force] IFACE" or, under
  * its alias, "ec2ifdown [OPTIONS] [--force] IFACE". */
@@ -61,9 +75,7 @@ static void verb_synopsis(FILE *f, const struct ctl *c, const struct verb *v)
 
 	fprintf(f, "Usage: %s [OPTIONS]%s%s%s%s%s\n", c->prog, alias ? "" : " ",
 		alias ? "" : v->name, v->force ? " [--force]" : "", v->json ? " [--json]" : "",
-		v->iface == IFACE_REQUIRED   ? " IFACE"
-		: v->iface == IFACE_OPTIONAL ? " [IFACE]"
-					     : "");
+		verb_args(v));
 }
 
 static void verb_usage(FILE *f, const struct ctl *c, const struct verb *v)
@@ -71,26 +83,24 @@ static void verb_usage(FILE *f, const struct ctl *c, const struct verb *v)
 	bool alias = !streq(c->prog, "ec2netctl");
 
 	verb_synopsis(f, c, v);
-	fprintf(f, "\n%s%s%s%s.\n\nOptions:\n", v->summary, alias ? " (ec2netctl " : "",
-		alias ? v->name : "", alias ? ")" : "");
+	fprintf(f, "\n%c%s%s%s%s.\n\nOptions:\n", toupper((unsigned char)v->summary[0]),
+		v->summary + 1, alias ? " (ec2netctl " : "", alias ? v->name : "", alias ? ")" : "");
 	if (v->force)
-		fprintf(f, "      --force           also the primary ENI\n");
+		fprintf(f, "  --force               also the primary ENI\n");
 	if (v->json)
-		fprintf(f, "      --json            machine-readable output\n");
+		fprintf(f, "  --json                machine-readable output\n");
 	fprintf(f, "%s\nExit status: 0 done, 1 failed, 2 bad usage.\n", common_options);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: ec2netctl [OPTIONS] VERB [IFACE]\n\n"
-		"Verbs:\n");
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		fprintf(f, "  %-9s %s%s\n", verbs[i].name,
-			verbs[i].iface == IFACE_REQUIRED   ? "IFACE: "
-			: verbs[i].iface == IFACE_OPTIONAL ? "[IFACE]: "
-							   : "",
-			verbs[i].summary);
+	char name[32];
+
+	fprintf(f, "Usage: ec2netctl [OPTIONS] VERB [IFACE]\n\nVerbs:\n");
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+		snprintf(name, sizeof(name), "%s%s", verbs[i].name, verb_args(&verbs[i]));
+		fprintf(f, "  %-20s  %s\n", name, verbs[i].summary);
+	}
 	fprintf(f, "\nAlso installed as ec2ifup IFACE, ec2ifdown IFACE and ec2ifscan.\n"
 		   "'ec2netctl VERB --help' describes one verb.\n\nOptions:\n"
 		   "  --json                machine-readable output (status, metadata, plan, apply)\n"
