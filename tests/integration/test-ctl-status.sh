@@ -127,7 +127,8 @@ PYEOF
 
 # --- 1. after apply
 BEFORE=$(e2n_kstate "$INST_NS")
-STATE_BEFORE=$(ls -la "$E2N_TMP/state")
+state_dir_snapshot() { find "$E2N_TMP/state" -printf '%p %y %s %T@\n' | sort; }
+STATE_BEFORE=$(state_dir_snapshot)
 ctl "$E2N_TMP/status.txt" ec2netctl status || fail "status exited non-zero"
 ctl "$E2N_TMP/status.json" ec2netctl status --json >/dev/null || fail "status --json exited non-zero"
 check status_check "$E2N_TMP/status.json"
@@ -182,7 +183,7 @@ PYEOF
 AFTER=$(e2n_kstate "$INST_NS")
 [[ "$BEFORE" == "$AFTER" ]] && ok "status changed no kernel state" \
         || fail "kernel state changed: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
-[[ "$STATE_BEFORE" == "$(ls -la "$E2N_TMP/state")" ]] && ok "status wrote nothing to the state directory" \
-        || fail "the state directory changed: $(ls -la "$E2N_TMP/state")"
+[[ "$STATE_BEFORE" == "$(state_dir_snapshot)" ]] && ok "status wrote nothing to the state directory" \
+        || fail "the state directory changed: $(diff <(echo "$STATE_BEFORE") <(state_dir_snapshot))"
 
 ctl_finish
