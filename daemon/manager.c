@@ -652,6 +652,7 @@ static void write_state(struct manager *m, const char *result, const struct pass
 	json_object_object_add(p, "operations", json_object_new_int64((int64_t)res->plan.n_ops));
 	json_object_object_add(p, "failed", json_object_new_int64((int64_t)res->apply.failed));
 	json_object_object_add(p, "usec", json_object_new_int64((int64_t)usec));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "last-pass", p);
 	json_object_object_add(o, "interfaces", m->state_ifaces ? json_object_get(m->state_ifaces)
 								: json_object_new_array());

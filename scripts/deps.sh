@@ -10,6 +10,8 @@ PACKAGES=(
         libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libsystemd-dev
         # tests: unit framework, the fake IMDS, the namespace VPC
         libcmocka-dev python3 iproute2 nftables iputils-ping procps
+        # ec2netctl tests: setpriv drops CAP_NET_ADMIN, script gives status a terminal
+        util-linux bsdutils
         # man pages and system checks (scdoc renders, mandoc lints, systemd-analyze, udevadm)
         scdoc mandoc man-db systemd udev
 )
