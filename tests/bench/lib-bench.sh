@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# lib-bench.sh: what the benchmarks add to tests/integration/lib.sh (sourced
+# first; its EXIT trap deletes every namespace made here, whatever happens).
+#
+#   bench_instance ADDRS...         a big instance, cheaply: one ENI per argument,
+#                                   eth0.., each in its own subnet with ADDRS IPv4 +
+#                                   ADDRS IPv6 addresses, in lib.sh's description (so that
+#                                   vpc_metadata describes it) but without the
+#                                   router's bridges and nftables source checks
+#                                   (vpc_eni costs ~2 commands per address and an
+#                                   nft load per ENI; 80 x 100 addresses would take
+#                                   minutes). The veth peers are in the router
+#                                   namespace, down: no traffic is needed.
+#   bench_notify_listener           the sd_notify listener e2n_daemon_start uses,
+#                                   with each datagram's arrival time (ns, realtime)
+#   bench_daemon_start ARGS...      e2n_daemon_start, timed: BENCH_READY_MS
+#   bench_status PID KEY            a /proc/PID/status value in kB (VmHWM, VmRSS, ...)
+#   bench_ctxsw PID                 voluntary + involuntary context switches of PID
+#                                   and its threads
+#   bench_nlcount STRACE_LOG        netlink messages in an strace log (nlcount.py)
+#   bench_log MSG                   progress, to stderr
+
+: "${BENCH_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+
+bench_log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# bench_instance ADDRS...: see above. ENI i: MAC 0e:b5:00:00:HH:LL, device
+# number i (cards are not needed: device numbers go to 99), subnet 10.i.0.0/16
+# and 2001:db8:i::/64 (i in hex), addresses 10.i.x.y and 2001:db8:i::1xx.
+bench_instance() {
+        local counts=("$@") na i j s mac a4 a6 batch="$E2N_TMP/instance.batch"
+        VPC_CIDR4=10.0.0.0/8
+        : >"$batch"
+        for ((i = 0; i < ${#counts[@]}; i++)); do
+                na=${counts[i]}
+                s="s$i"
+                E2N_SUBNETS+=("$s")
+                SUBNET_CIDR4[$s]="10.$i.0.0/16"
+                SUBNET_GW4[$s]="10.$i.0.1"
+                SUBNET_CIDR6[$s]="2001:db8:$(printf '%x' "$i")::/64"
+                SUBNET_GW6[$s]="2001:db8:$(printf '%x' "$i")::1"
+                SUBNET_BR[$s]=""
+                mac=$(printf '0e:b5:00:00:%02x:%02x' $((i / 256)) $((i % 256)))
+                a4="" a6=""
+                for ((j = 0; j < na; j++)); do
+                        a4+="${a4:+ }10.$i.$((j / 250)).$((10 + j % 250))"
+                        a6+="${a6:+ }2001:db8:$(printf '%x' "$i")::$(printf '%x' $((0x100 + j)))"
+                done
+                E2N_ENIS+=("eth$i")
+                ENI_MAC[eth$i]=$mac
+                ENI_SUBNET[eth$i]=$s
+                ENI_DEV[eth$i]=$i
+                ENI_CARD[eth$i]=""
+                ENI_ADDR4[eth$i]=$a4
+                ENI_ADDR6[eth$i]=$a6
+                ENI_PREFIX4[eth$i]=""
+                ENI_PREFIX6[eth$i]=""
+                ENI_EIPS[eth$i]=""
+                ENI_PORT[eth$i]="p$i"
+                printf 'link add p%d type veth peer name eth%d address %s netns %s\n' \
+                        "$i" "$i" "$mac" "$INST_NS" >>"$batch"
+        done
+        run "$VPC_NS" ip -batch "$batch" || die "bench_instance: veths"
+}
+
+# bench_notify_listener: lib.sh's listener, each line ending in "|t=<ns>"
+# (CLOCK_REALTIME, like date +%s%N). e2n_daemon_start uses it as its own.
+bench_notify_listener() {
+        local i
+        rm -f "$E2N_TMP/notify.sock"
+        : >"$E2N_TMP/notify.log"
+        run_bg "$INST_NS" "${PY[@]}" -u -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        d = s.recv(4096)
+        t = time.time_ns()
+        f.write(d.decode(errors="replace").replace("\n", "|") + "|t=%d\n" % t)
+        f.flush()
+' "$E2N_TMP/notify.sock" "$E2N_TMP/notify.log"
+        E2N_NOTIFY_PID=$E2N_LAST_PID
+        for ((i = 0; i < 100; i++)); do
+                [[ -S "$E2N_TMP/notify.sock" ]] && return 0
+                sleep 0.02
+        done
+        die "notify listener did not start"
+}
+
+# bench_daemon_start ARGS...: e2n_daemon_start ARGS (its chatter to the bench
+# log), and BENCH_READY_MS: from just before the daemon is started to the
+# listener receiving READY=1. BENCH_IMDS0: IMDS requests before the start.
+bench_daemon_start() {
+        local t0 n0 tr
+        [[ -n "$E2N_NOTIFY_PID" ]] || bench_notify_listener >>"$BENCH_LOG"
+        n0=$(grep -c 'READY=1' "$E2N_TMP/notify.log")
+        t0=$(date +%s%N)
+        e2n_daemon_start "$@" >>"$BENCH_LOG"
+        tr=$(grep 'READY=1' "$E2N_TMP/notify.log" | sed -n "$((n0 + 1))s/.*|t=\([0-9]*\)\$/\1/p")
+        [[ -n "$tr" ]] || die "bench_daemon_start: no timestamped READY=1"
+        BENCH_READY_MS=$(((tr - t0) / 1000))
+        BENCH_READY_MS=$(printf '%d.%03d' $((BENCH_READY_MS / 1000)) $((BENCH_READY_MS % 1000)))
+}
+
+# bench_save_daemon_log: append the daemon's log to the bench log (a cleanup hook).
+bench_save_daemon_log() {
+        [[ -n "$E2N_TMP" && -f "$E2N_TMP/ec2netd.log" ]] || return 0
+        printf -- '--- ec2netd.log of %s\n' "$E2N_TMP" >>"$BENCH_LOG"
+        cat "$E2N_TMP/ec2netd.log" >>"$BENCH_LOG"
+}
+
+# bench_imds_requests: requests in the fake IMDS log so far.
+bench_imds_requests() { grep -c . "$E2N_TMP/imds.log" 2>/dev/null || echo 0; }
+
+# bench_status PID KEY: the value of KEY (kB) in /proc/PID/status.
+bench_status() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+# bench_ctxsw PID: context switches of every thread of PID, voluntary + not.
+bench_ctxsw() {
+        cat /proc/"$1"/task/*/status | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n}'
+}
+
+# bench_wait_log PATTERN SECONDS: wait until the daemon log has one more line
+# matching PATTERN than BENCH_LOG_MARK (a count taken before).
+bench_log_count() { grep -c -- "$1" "$E2N_TMP/ec2netd.log"; }
+bench_wait_log() {
+        local pat=$1 limit=$2 i
+        for ((i = 0; i < limit * 50; i++)); do
+                (($(bench_log_count "$pat") > BENCH_LOG_MARK)) && return 0
+                kill -0 "$E2N_DAEMON_PID" 2>/dev/null || die "ec2netd exited"
+                sleep 0.02
+        done
+        return 1
+}
+
+# bench_nlcount STRACE_LOG: netlink messages sent and received by the traced
+# process, by kind, as JSON (see nlcount.py).
+bench_nlcount() { "${PY[@]}" "$BENCH_DIR/nlcount.py" "$1"; }
+
+# bench_strace_attach PID OUT: strace PID (all threads), decoding netlink in
+# full, into OUT; the pid is BENCH_STRACE_PID. Waits until strace is attached.
+bench_strace_attach() {
+        local pid=$1 out=$2 i
+        strace -f -qq -s 65536 -v -e trace=sendto,sendmsg,recvfrom,recvmsg -e signal=none \
+                -o "$out" -p "$pid" 2>>"$BENCH_LOG" &
+        BENCH_STRACE_PID=$!
+        E2N_PIDS+=("$BENCH_STRACE_PID")
+        for ((i = 0; i < 200; i++)); do
+                grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$pid/status" && return 0
+                sleep 0.01
+        done
+        die "strace did not attach to $pid"
+}
+bench_strace_detach() {
+        kill -INT "$BENCH_STRACE_PID" 2>/dev/null
+        wait "$BENCH_STRACE_PID" 2>/dev/null
+}
