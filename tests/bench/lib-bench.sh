@@ -15,7 +15,8 @@
 #                                   namespace, down: no traffic is needed.
 #   bench_notify_listener           the sd_notify listener e2n_daemon_start uses,
 #                                   with each datagram's arrival time (ns, realtime)
-#   bench_daemon_start ARGS...      e2n_daemon_start, timed: BENCH_READY_MS
+#   bench_daemon_start ARGS...      e2n_daemon_start with a longer wait, timed:
+#                                   BENCH_READY_MS
 #   bench_status PID KEY            a /proc/PID/status value in kB (VmHWM, VmRSS, ...)
 #   bench_ctxsw PID                 voluntary + involuntary context switches of PID
 #                                   and its threads
@@ -24,29 +25,41 @@
 
 : "${BENCH_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
 
-bench_log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+# Progress goes to fd 3 when the caller opened it (run.sh: its stderr), so that
+# it shows while a step's own output goes to the log.
+bench_log() {
+        if { true >&3; } 2>/dev/null; then
+                printf '[bench %s] %s\n' "$(date +%T)" "$*" >&3
+        else
+                printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2
+        fi
+}
 
 # bench_instance ADDRS...: see above. ENI i: MAC 0e:b5:00:00:HH:LL, device
 # number i (cards are not needed: device numbers go to 99), subnet 10.i.0.0/16
 # and 2001:db8:i::/64 (i in hex), addresses 10.i.x.y and 2001:db8:i::1xx.
 bench_instance() {
-        local counts=("$@") na i j s mac a4 a6 batch="$E2N_TMP/instance.batch"
+        local counts=("$@") na i j s hex a mac a4 a6 batch="$E2N_TMP/instance.batch"
         VPC_CIDR4=10.0.0.0/8
         : >"$batch"
         for ((i = 0; i < ${#counts[@]}; i++)); do
                 na=${counts[i]}
                 s="s$i"
+                printf -v hex '%x' "$i"
                 E2N_SUBNETS+=("$s")
                 SUBNET_CIDR4[$s]="10.$i.0.0/16"
                 SUBNET_GW4[$s]="10.$i.0.1"
-                SUBNET_CIDR6[$s]="2001:db8:$(printf '%x' "$i")::/64"
-                SUBNET_GW6[$s]="2001:db8:$(printf '%x' "$i")::1"
+                SUBNET_CIDR6[$s]="2001:db8:$hex::/64"
+                SUBNET_GW6[$s]="2001:db8:$hex::1"
                 SUBNET_BR[$s]=""
-                mac=$(printf '0e:b5:00:00:%02x:%02x' $((i / 256)) $((i % 256)))
+                printf -v mac '0e:b5:00:00:%02x:%02x' $((i / 256)) $((i % 256))
                 a4="" a6=""
+                # No command substitution in here: a fork per address costs
+                # seconds on a loaded machine.
                 for ((j = 0; j < na; j++)); do
+                        printf -v a '%x' $((0x100 + j))
                         a4+="${a4:+ }10.$i.$((j / 250)).$((10 + j % 250))"
-                        a6+="${a6:+ }2001:db8:$(printf '%x' "$i")::$(printf '%x' $((0x100 + j)))"
+                        a6+="${a6:+ }2001:db8:$hex::$a"
                 done
                 E2N_ENIS+=("eth$i")
                 ENI_MAC[eth$i]=$mac
@@ -90,17 +103,29 @@ with open(sys.argv[2], "a") as f:
         die "notify listener did not start"
 }
 
-# bench_daemon_start ARGS...: e2n_daemon_start ARGS (its chatter to the bench
-# log), and BENCH_READY_MS: from just before the daemon is started to the
-# listener receiving READY=1. BENCH_IMDS0: IMDS requests before the start.
+# bench_daemon_start ARGS...: ec2netd started as e2n_daemon_start starts it (same
+# arguments, log, state directory, E2N_DAEMON_PID), but waiting up to
+# BENCH_READY_TIMEOUT s (default 120) for READY=1: e2n_daemon_start gives up
+# after 10 s, and 80 ENIs on a loaded machine can take longer. Sets
+# BENCH_READY_MS: from just before the start to the listener receiving READY=1.
 bench_daemon_start() {
-        local t0 n0 tr
+        local bin="$EC2NET_BUILD_DIR/daemon/ec2netd" t0 n0 tr i
+        [[ -x "$bin" ]] || die "ec2netd not built: $bin"
         [[ -n "$E2N_NOTIFY_PID" ]] || bench_notify_listener >>"$BENCH_LOG"
+        mkdir -p "$E2N_TMP/state"
         n0=$(grep -c 'READY=1' "$E2N_TMP/notify.log")
         t0=$(date +%s%N)
-        e2n_daemon_start "$@" >>"$BENCH_LOG"
+        run_bg "$INST_NS" env NOTIFY_SOCKET="$E2N_TMP/notify.sock" "$bin" \
+                --imds-endpoint "http://$IMDS4" --state-dir "$E2N_TMP/state" \
+                --uevent-source kernel "$@" 2>>"$E2N_TMP/ec2netd.log" >>"$BENCH_LOG"
+        E2N_DAEMON_PID=$E2N_LAST_PID
+        for ((i = 0; i < ${BENCH_READY_TIMEOUT:-120} * 20; i++)); do
+                (($(grep -c 'READY=1' "$E2N_TMP/notify.log") > n0)) && break
+                kill -0 "$E2N_DAEMON_PID" 2>/dev/null || die "ec2netd exited: $(tail -n 5 "$E2N_TMP/ec2netd.log")"
+                sleep 0.05
+        done
         tr=$(grep 'READY=1' "$E2N_TMP/notify.log" | sed -n "$((n0 + 1))s/.*|t=\([0-9]*\)\$/\1/p")
-        [[ -n "$tr" ]] || die "bench_daemon_start: no timestamped READY=1"
+        [[ -n "$tr" ]] || die "ec2netd sent no READY=1 in ${BENCH_READY_TIMEOUT:-120} s"
         BENCH_READY_MS=$(((tr - t0) / 1000))
         BENCH_READY_MS=$(printf '%d.%03d' $((BENCH_READY_MS / 1000)) $((BENCH_READY_MS % 1000)))
 }
@@ -113,7 +138,7 @@ bench_save_daemon_log() {
 }
 
 # bench_imds_requests: requests in the fake IMDS log so far.
-bench_imds_requests() { grep -c . "$E2N_TMP/imds.log" 2>/dev/null || echo 0; }
+bench_imds_requests() { awk 'END { print NR }' "$E2N_TMP/imds.log" 2>/dev/null; }
 
 # bench_status PID KEY: the value of KEY (kB) in /proc/PID/status.
 bench_status() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
@@ -134,6 +159,20 @@ bench_wait_log() {
                 sleep 0.02
         done
         return 1
+}
+
+# bench_first_pass LOG: "OPERATIONS MS" of the daemon's first pass, from its
+# notices ("IF: N added, N removed[, N changed][, N failed] in T") before
+# "Started" (state.json may already hold a later pass).
+bench_first_pass() {
+        sed '/^Started$/q' "$1" | "${PY[@]}" -c 'import re, sys
+ops, ms = 0, 0.0
+for line in sys.stdin:
+    m = re.match(r"\S+: (\d+) added, (\d+) removed(?:, (\d+) changed)?(?:, (\d+) failed)? in ([0-9.]+)( ms|s)$", line.strip())
+    if m:
+        ops += sum(int(x or 0) for x in m.groups()[:4])
+        ms = float(m.group(5)) * (1 if m.group(6) == " ms" else 1000)
+print(ops, ms)'
 }
 
 # bench_nlcount STRACE_LOG: netlink messages sent and received by the traced

@@ -5,7 +5,8 @@ The log is strace -f -v -s 65536 -e trace=sendto,sendmsg,recvfrom,recvmsg, which
 decodes every netlink message of a datagram ([{nlmsg_len=N, nlmsg_type=T, ...},
 ...]). Counts messages, not syscalls: one sendto of ec2net carries many requests,
 one recvmsg many dump parts. The copy of a request inside an NLMSG_ERROR
-("msg={nlmsg_len=...") is not a message; MSG_PEEK reads carry no data.
+("msg={nlmsg_len=...") is not a message; a MSG_PEEK read (libnl peeks at each
+datagram before it reads it) is not counted.
 
   sent           messages written by the process
   writes         of those, the ones that are not RTM_GET* (changes to the kernel)
@@ -20,7 +21,12 @@ import sys
 
 CALL = re.compile(r"^(?:\d+\s+)?(sendto|sendmsg|recvfrom|recvmsg)\(")
 MSG = re.compile(r"\[\{nlmsg_len=\d+, nlmsg_type=([A-Za-z0-9_]+|0x[0-9a-f]+)")
-ERR = re.compile(r"nlmsg_type=NLMSG_ERROR[^}]*\}, \{error=(-?[A-Za-z0-9_]+)")
+# strace names the types only when it saw the socket created (not after -p).
+NAMES = {2: "NLMSG_ERROR", 3: "NLMSG_DONE", 16: "RTM_NEWLINK", 17: "RTM_DELLINK", 18: "RTM_GETLINK",
+         19: "RTM_SETLINK", 20: "RTM_NEWADDR", 21: "RTM_DELADDR", 22: "RTM_GETADDR",
+         24: "RTM_NEWROUTE", 25: "RTM_DELROUTE", 26: "RTM_GETROUTE", 32: "RTM_NEWRULE",
+         33: "RTM_DELRULE", 34: "RTM_GETRULE", 108: "RTM_NEWLINKPROP", 109: "RTM_DELLINKPROP"}
+ERR = re.compile(r"nlmsg_type=(?:NLMSG_ERROR|0x2)[^}]*\}, \{error=(-?[A-Za-z0-9_]+)")
 
 
 def main():
@@ -28,10 +34,12 @@ def main():
     with open(sys.argv[1], errors="replace") as f:
         for line in f:
             m = CALL.match(line)
-            if not m or "nlmsg_len=" not in line:
+            if not m or "nlmsg_len=" not in line or "MSG_PEEK" in line:
                 continue
             out = m.group(1).startswith("send")
             for t in MSG.findall(line):
+                if t.startswith("0x"):
+                    t = NAMES.get(int(t, 16), t)
                 key = ("sent " if out else "received ") + t
                 c["by_type"][key] = c["by_type"].get(key, 0) + 1
                 if out:

@@ -88,6 +88,10 @@ def final(argv):
     if attach:
         r["attach"] = sorted(attach, key=lambda a: a["addrs"])
     cold = [load(p) for p in glob.glob(os.path.join(res, "cold.*.json"))]
+    for c in cold:
+        p = os.path.join(res, "coldnl.%d.json" % c["enis"])
+        if os.path.exists(p):
+            c["netlink"] = load(p)
     if cold:
         r["cold_start"] = sorted(cold, key=lambda c: c["enis"])
     if os.path.exists(os.path.join(res, "refresh.json")):

@@ -7,10 +7,12 @@
 #
 #   sudo EC2NET_BUILD_DIR=/path/to/build bash tests/bench/run.sh [--quick]
 #        [--out FILE.json] [--log FILE] [--only attach,cold,refresh,idle]
+#        [--sizes "15 64 80"]
 #
 # Use a release or debugoptimized build (meson setup B -Dbuildtype=release);
 # the build type is recorded. --quick: 5 attaches instead of 20, cold start of
-# 15 and 64 ENIs only, idle wakeups over 10 s scaled to a minute (< 3 min);
+# 15 and 64 ENIs only (netlink counted for 15 only), idle wakeups over 10 s
+# scaled to a minute (< 3 min);
 # the full run takes about 10 min. Default output tests/bench/results/latest.json,
 # the command chatter goes to the log (default: the JSON's name with .log).
 # Exit 1 if a figure that must hold does not (a no-op refresh with netlink
@@ -66,6 +68,7 @@
 
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+exec 3>&2 # progress (bench_log), even where stderr goes to the log
 export EC2NET_SOURCE_DIR=${EC2NET_SOURCE_DIR:-$(cd "$BENCH_DIR/../.." && pwd)}
 # shellcheck source=../integration/lib.sh
 source "$EC2NET_SOURCE_DIR/tests/integration/lib.sh"
@@ -76,12 +79,14 @@ QUICK=0
 OUT=$BENCH_DIR/results/latest.json
 BENCH_LOG=""
 ONLY=attach,cold,refresh,idle
+SIZES=""
 while [[ $# -gt 0 ]]; do
         case $1 in
         --quick) QUICK=1 ;;
         --out) OUT=$2; shift ;;
         --log) BENCH_LOG=$2; shift ;;
         --only) ONLY=$2; shift ;;
+        --sizes) SIZES=$2; shift ;;
         -h | --help) sed -n '3,17p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
         esac
@@ -105,6 +110,7 @@ if ((QUICK)); then
 else
         ROUNDS=20 COLD_SIZES="15 64 80" IDLE_WINDOW=60
 fi
+[[ -n $SIZES ]] && COLD_SIZES=$SIZES
 
 # Each section in a subshell with lib.sh's cleanup trap: its own namespaces,
 # gone when it ends, whatever happens.
@@ -130,11 +136,13 @@ section() {
 # An instance from a list of address counts, its metadata and fake IMDS.
 # ENIs in PARK (names) are moved to the router namespace before the start.
 setup_instance() {
+        local t0=$SECONDS
         vpc_init
         bench_instance "$@"
         vpc_dhcp_primary
         vpc_metadata "$E2N_TMP/metadata.json"
         vpc_start_imds "$E2N_TMP/metadata.json" || die "fake IMDS"
+        bench_log "instance of $# ENIs ready in $((SECONDS - t0)) s"
 }
 
 # ---------------------------------------------------------------------------
@@ -178,25 +186,24 @@ EOF
         printf '%s' "$dir"
 }
 
-# Our objects in the instance: rules (both families) and addresses with proto 236.
-count_rules() { ip -n "$INST_NS" -4 rule show proto 236 | grep -c .; }
-count_rules6() { ip -n "$INST_NS" -6 rule show proto 236 | grep -c .; }
+# Our objects in the instance: rules (both families; `ip rule show proto` does
+# not filter in iproute2 6.1, `ip rule flush proto` does) and addresses.
+count_rules() { ip -n "$INST_NS" -4 rule show | grep -c -E ' proto (236|ec2net)'; }
+count_rules6() { ip -n "$INST_NS" -6 rule show | grep -c -E ' proto (236|ec2net)'; }
 count_addrs() { ip -n "$INST_NS" -o addr show | grep -c -E ' (inet|inet6) (10|2001:db8)'; }
 
 section_cold() {
-        local n=$1 counts=() i imds0 pid nl=null wrap
+        local n=$1 counts=() i imds0 pid
         for ((i = 0; i < n; i++)); do counts+=(50); done
         setup_instance "${counts[@]}" >>"$BENCH_LOG" 2>&1
         imds0=$(bench_imds_requests)
         bench_daemon_start --refresh 0
         pid=$E2N_DAEMON_PID
         local ready=$BENCH_READY_MS imds=$(($(bench_imds_requests) - imds0))
-        local hwm rss ops pass_us
+        local hwm rss ops pass_ms nl=null
         hwm=$(bench_status "$pid" VmHWM)
         rss=$(bench_status "$pid" VmRSS)
-        read -r ops pass_us < <("${PY[@]}" -c 'import json, sys
-p = json.load(open(sys.argv[1]))["last-pass"]
-print(p["operations"], p["usec"])' "$E2N_TMP/state/state.json")
+        read -r ops pass_ms < <(bench_first_pass "$E2N_TMP/ec2netd.log")
         local rules=$(($(count_rules) + $(count_rules6))) addrs
         addrs=$(count_addrs)
         bench_log "cold $n ENIs: READY after $ready ms, $ops operations, $rules rules"
@@ -218,37 +225,14 @@ print(p["operations"], p["usec"])' "$E2N_TMP/state/state.json")
         fi
         e2n_daemon_stop >>"$BENCH_LOG" || die "ec2netd exited non-zero"
 
-        # netlink counts of a cold start: undo what the daemon made (rules,
-        # routes of its tables, addresses other than the DHCP one), then a
-        # second cold start under strace.
-        if ((QUICK == 0 || n == 15)); then
-                run "$INST_NS" ip -4 rule flush proto 236 >>"$BENCH_LOG"
-                run "$INST_NS" ip -6 rule flush proto 236 >>"$BENCH_LOG"
-                local b="$E2N_TMP/reset.batch"
-                : >"$b"
-                for ((i = 0; i < n; i++)); do
-                        printf 'route flush table %d\n-6 route flush table %d\n' $((10000 + i)) $((10000 + i)) >>"$b"
-                        printf 'addr flush dev eth%d\n' "$i" >>"$b"
-                done
-                ip -n "$INST_NS" -force -batch "$b" >>"$BENCH_LOG" 2>&1
-                rm -rf "$E2N_TMP/state"
-                vpc_dhcp_primary >>"$BENCH_LOG"
-                (($(count_rules) + $(count_rules6) == 0)) || die "cold $n: rules left after the reset"
-                wrap=$(bench_wrap_strace "$E2N_TMP/strace.cold")
-                EC2NET_BUILD_DIR=$wrap bench_daemon_start --refresh 0
-                local r2=$(($(count_rules) + $(count_rules6)))
-                ((r2 == rules)) || die "cold $n under strace: $r2 rules, $rules before"
-                e2n_daemon_stop >>"$BENCH_LOG"
-                nl=$(bench_nlcount "$E2N_TMP/strace.cold") || die "nlcount"
-        fi
         "${PY[@]}" -c 'import json, sys
 k = ["enis", "addrs", "ready_ms", "pass_ms", "imds_requests", "operations", "rules", "addresses",
      "vmhwm_kb", "vmrss_kb", "netlink", "restart_ready_ms", "restart_imds_requests",
      "restart_netlink_sent"]
-v = [int(sys.argv[1]), 50, float(sys.argv[2]), int(sys.argv[3]) / 1000, int(sys.argv[4]),
+v = [int(sys.argv[1]), 50, float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]),
      int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]),
      json.loads(sys.argv[10]), float(sys.argv[11]), int(sys.argv[12]), int(sys.argv[13])]
-print(json.dumps(dict(zip(k, v))))' "$n" "$ready" "$pass_us" "$imds" "$ops" "$rules" "$addrs" \
+print(json.dumps(dict(zip(k, v))))' "$n" "$ready" "$pass_ms" "$imds" "$ops" "$rules" "$addrs" \
                 "$hwm" "$rss" "$nl" "$r_ready" "$r_imds" "$r_nl" >"$RES/cold.$n.json" || die "report cold"
 }
 
@@ -257,10 +241,11 @@ noop_refresh() {
         local mark imds0 line st
         e2n_daemon_stop >>"$BENCH_LOG" || die "ec2netd exited non-zero"
         bench_daemon_start --refresh 3 --log-level debug
-        # Refresh 1: figures from the daemon's log and the fake IMDS log.
+        # Refresh 1: figures from the daemon's log and the fake IMDS log (the
+        # daemon reads IMDS for nothing else meanwhile).
+        imds0=$(bench_imds_requests)
         BENCH_LOG_MARK=$(bench_log_count '^Refresh$')
         bench_wait_log '^Refresh$' 10 || die "no refresh within 10 s"
-        imds0=$(bench_imds_requests)
         BENCH_LOG_MARK=$(bench_log_count 'Pass: nothing to do')
         bench_wait_log 'Pass: nothing to do' 5 || {
                 tail -n 50 "$E2N_TMP/ec2netd.log" >>"$BENCH_LOG"
@@ -287,9 +272,34 @@ print(json.dumps({"enis": 64, "pass_ms": ms, "imds_requests": int(m.group(3)),
         bench_log "no-op refresh: $line; netlink writes under strace: $("${PY[@]}" -c 'import json,sys; print(json.loads(sys.argv[1])["writes"])' "$nl")"
 }
 
+# The netlink messages of a cold start: the same instance, built afresh (a
+# reset would leave link settings and altnames), ec2netd under strace.
+section_coldnl() {
+        local n=$1 counts=() i wrap child ops
+        for ((i = 0; i < n; i++)); do counts+=(50); done
+        setup_instance "${counts[@]}" >>"$BENCH_LOG" 2>&1
+        wrap=$(bench_wrap_strace "$E2N_TMP/strace.cold")
+        EC2NET_BUILD_DIR=$wrap bench_daemon_start --refresh 0
+        read -r ops _ < <(bench_first_pass "$E2N_TMP/ec2netd.log")
+        # strace blocks SIGTERM while it runs a command of its own: stop the daemon.
+        child=$(cat /proc/"$E2N_DAEMON_PID"/task/*/children)
+        [[ -n $child ]] || die "no ec2netd under strace $E2N_DAEMON_PID"
+        kill -TERM $child
+        wait "$E2N_DAEMON_PID"
+        E2N_DAEMON_PID=""
+        bench_nlcount "$E2N_TMP/strace.cold" | "${PY[@]}" -c 'import json, sys
+c = json.load(sys.stdin)
+c["operations"] = int(sys.argv[1])
+print(json.dumps(c))' "$ops" >"$RES/coldnl.$n.json" || die "nlcount"
+        bench_log "cold $n under strace: $ops operations, netlink $(cut -c1-200 "$RES/coldnl.$n.json")"
+}
+
 section_cold_15() { section_cold 15; }
 section_cold_64() { section_cold 64; }
 section_cold_80() { section_cold 80; }
+section_coldnl_15() { section_coldnl 15; }
+section_coldnl_64() { section_coldnl 64; }
+section_coldnl_80() { section_coldnl 80; }
 
 # ---------------------------------------------------------------------------
 section_idle() {
@@ -329,6 +339,10 @@ want attach && section attach
 for n in $COLD_SIZES; do
         if want cold || { ((n == 64)) && want refresh; }; then
                 section "cold_$n"
+        fi
+        # (--quick: the netlink count of the smallest only)
+        if want cold && { ((QUICK == 0)) || [[ $n == "${COLD_SIZES%% *}" ]]; }; then
+                section "coldnl_$n"
         fi
 done
 want idle && section idle
