@@ -10,6 +10,8 @@ PACKAGES=(
         libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libsystemd-dev
         # tests: unit framework, the fake IMDS, the namespace VPC
         libcmocka-dev python3 iproute2 nftables iputils-ping procps
+        # benchmarks (tests/bench/run.sh counts the daemon's netlink messages with strace)
+        strace
         # man pages and system checks (scdoc renders, mandoc lints, systemd-analyze, udevadm)
         scdoc mandoc man-db systemd udev
 )

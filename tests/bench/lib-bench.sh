@@ -131,14 +131,31 @@ bench_daemon_start() {
 }
 
 # bench_save_daemon_log: append the daemon's log to the bench log (a cleanup hook).
+# With BENCH_KEEP=DIR, the daemon's and the fake IMDS's logs are also copied there.
 bench_save_daemon_log() {
         [[ -n "$E2N_TMP" && -f "$E2N_TMP/ec2netd.log" ]] || return 0
         printf -- '--- ec2netd.log of %s\n' "$E2N_TMP" >>"$BENCH_LOG"
         cat "$E2N_TMP/ec2netd.log" >>"$BENCH_LOG"
+        if [[ -n "${BENCH_KEEP:-}" ]]; then
+                mkdir -p "$BENCH_KEEP/${E2N_TMP##*/}"
+                cp "$E2N_TMP/ec2netd.log" "$E2N_TMP/imds.log" "$BENCH_KEEP/${E2N_TMP##*/}/" 2>/dev/null
+        fi
+        return 0
 }
 
 # bench_imds_requests: requests in the fake IMDS log so far.
 bench_imds_requests() { awk 'END { print NR }' "$E2N_TMP/imds.log" 2>/dev/null; }
+
+# bench_imds_settle: wait until the fake IMDS has had no request for 2 s (30 s at most).
+bench_imds_settle() {
+        local last=-1 now quiet=0 i
+        for ((i = 0; i < 60 && quiet < 4; i++)); do
+                now=$(bench_imds_requests)
+                if ((now == last)); then quiet=$((quiet + 1)); else quiet=0; fi
+                last=$now
+                sleep 0.5
+        done
+}
 
 # bench_status PID KEY: the value of KEY (kB) in /proc/PID/status.
 bench_status() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }

@@ -13,6 +13,7 @@ datagram before it reads it) is not counted.
   dump_requests  RTM_GET* messages
   received       messages read: dump parts, NLMSG_DONE, ACKs, errors, notifications
   errors         NLMSG_ERROR with an error other than 0
+  enobufs        reads that failed with ENOBUFS (notifications lost: the socket overflowed)
   by_type        "sent RTM_NEWRULE": n, "received NLMSG_ERROR": n, ...
 """
 import json
@@ -30,10 +31,13 @@ ERR = re.compile(r"nlmsg_type=(?:NLMSG_ERROR|0x2)[^}]*\}, \{error=(-?[A-Za-z0-9_
 
 
 def main():
-    c = {"sent": 0, "received": 0, "writes": 0, "dump_requests": 0, "errors": 0, "by_type": {}}
+    c = {"sent": 0, "received": 0, "writes": 0, "dump_requests": 0, "errors": 0, "enobufs": 0,
+         "by_type": {}}
     with open(sys.argv[1], errors="replace") as f:
         for line in f:
             m = CALL.match(line)
+            if m and m.group(1).startswith("recv") and "= -1 ENOBUFS" in line:
+                c["enobufs"] += 1
             if not m or "nlmsg_len=" not in line or "MSG_PEEK" in line:
                 continue
             out = m.group(1).startswith("send")

@@ -122,16 +122,25 @@ def final(argv):
                 "%s / %s" % (fmt(d["median"]), fmt(d["p95"]))))
     if cold:
         print("\nCold start (50 IPv4 + 50 IPv6 per ENI; netlink counted in a second run under strace)")
-        print("%5s %9s %9s %6s %7s %6s %6s %9s %9s %8s %15s %12s" % (
-            "ENIs", "READY ms", "pass ms", "IMDS", "ops", "rules", "addrs", "nl sent", "nl recv",
+        print("%5s %9s %9s %10s %7s %6s %6s %9s %9s %8s %15s %12s" % (
+            "ENIs", "READY ms", "pass ms", "IMDS/walks", "ops", "rules", "addrs", "nl sent", "nl recv",
             "VmHWM", "restart READY", "restart IMDS"))
         for c in r["cold_start"]:
             nl = c["netlink"] or {}
-            print("%5d %9s %9s %6d %7d %6d %6d %9s %9s %8s %15s %12d" % (
-                c["enis"], fmt(c["ready_ms"]), fmt(c["pass_ms"]), c["imds_requests"],
+            print("%5d %9s %9s %10s %7d %6d %6d %9s %9s %8s %15s %12d" % (
+                c["enis"], fmt(c["ready_ms"]), fmt(c["pass_ms"]),
+                "%d/%d" % (c["imds_requests"], c["imds_walks"]),
                 c["operations"], c["rules"], c["addresses"], fmt(nl.get("sent")),
                 fmt(nl.get("received")), fmt(c["vmhwm_kb"] / 1024, " MB"),
                 fmt(c["restart_ready_ms"], " ms"), c["restart_imds_requests"]))
+        for c in r["cold_start"]:
+            nl = c["netlink"]
+            if nl and nl.get("enobufs"):
+                print("  %d ENIs: the daemon's rtnetlink monitor overflowed %d times (ENOBUFS)" % (
+                    c["enis"], nl["enobufs"]))
+            if c["imds_walks"] > 1:
+                print("  %d ENIs: %d full IMDS walks before the daemon went quiet" % (
+                    c["enis"], c["imds_walks"]))
     ok = True
     if "noop_refresh" in r:
         n = r["noop_refresh"]

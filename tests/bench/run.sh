@@ -52,7 +52,8 @@
 #                 "git_dirty", "build_dir", "buildtype", "sanitize", "loadavg" },
 #    "attach": [ { "addrs", "rules", "rounds",
 #                  "attach_ms": STATS, "detach_ms": STATS, "daemon_ms": STATS } ],
-#    "cold_start": [ { "enis", "addrs", "ready_ms", "pass_ms", "imds_requests",
+#    "cold_start": [ { "enis", "addrs", "ready_ms", "pass_ms", "imds_requests" (until
+#                      no request for 2 s), "imds_walks" (GETs of meta-data/mac),
 #                      "operations", "rules", "addresses", "vmhwm_kb", "vmrss_kb",
 #                      "netlink": NL | null, "restart_ready_ms",
 #                      "restart_imds_requests", "restart_netlink_sent" } ],
@@ -197,9 +198,14 @@ section_cold() {
         for ((i = 0; i < n; i++)); do counts+=(50); done
         setup_instance "${counts[@]}" >>"$BENCH_LOG" 2>&1
         imds0=$(bench_imds_requests)
-        bench_daemon_start --refresh 0
+        bench_daemon_start --refresh 0 --log-level "${BENCH_COLD_LOG_LEVEL:-info}"
         pid=$E2N_DAEMON_PID
-        local ready=$BENCH_READY_MS imds=$(($(bench_imds_requests) - imds0))
+        local ready=$BENCH_READY_MS imds walks
+        # Until the daemon stops reading IMDS: a big first pass is followed by
+        # a second full read (see the report); count both, and the walks.
+        bench_imds_settle
+        imds=$(($(bench_imds_requests) - imds0))
+        walks=$(tail -n "+$((imds0 + 1))" "$E2N_TMP/imds.log" | grep -c ' /latest/meta-data/mac ')
         local hwm rss ops pass_ms nl=null
         hwm=$(bench_status "$pid" VmHWM)
         rss=$(bench_status "$pid" VmRSS)
@@ -226,14 +232,14 @@ section_cold() {
         e2n_daemon_stop >>"$BENCH_LOG" || die "ec2netd exited non-zero"
 
         "${PY[@]}" -c 'import json, sys
-k = ["enis", "addrs", "ready_ms", "pass_ms", "imds_requests", "operations", "rules", "addresses",
+k = ["enis", "addrs", "ready_ms", "pass_ms", "imds_requests", "imds_walks", "operations", "rules", "addresses",
      "vmhwm_kb", "vmrss_kb", "netlink", "restart_ready_ms", "restart_imds_requests",
      "restart_netlink_sent"]
 v = [int(sys.argv[1]), 50, float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]),
-     int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]),
+     int(sys.argv[14]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]),
      json.loads(sys.argv[10]), float(sys.argv[11]), int(sys.argv[12]), int(sys.argv[13])]
 print(json.dumps(dict(zip(k, v))))' "$n" "$ready" "$pass_ms" "$imds" "$ops" "$rules" "$addrs" \
-                "$hwm" "$rss" "$nl" "$r_ready" "$r_imds" "$r_nl" >"$RES/cold.$n.json" || die "report cold"
+                "$hwm" "$rss" "$nl" "$r_ready" "$r_imds" "$r_nl" "$walks" >"$RES/cold.$n.json" || die "report cold"
 }
 
 # The 64-ENI daemon runs with --refresh 0; restart it with a 3 s refresh.
