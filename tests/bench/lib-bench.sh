@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # lib.sh's description tables, filled here, read there
 #
 # lib-bench.sh: what the benchmarks add to tests/integration/lib.sh (sourced
 # first; its EXIT trap deletes every namespace made here, whatever happens).
@@ -13,6 +14,7 @@
 #                                   nft load per ENI; 80 x 100 addresses would take
 #                                   minutes). The veth peers are in the router
 #                                   namespace, down: no traffic is needed.
+#   bench_start_imds FILE           vpc_start_imds with a longer wait
 #   bench_notify_listener           the sd_notify listener e2n_daemon_start uses,
 #                                   with each datagram's arrival time (ns, realtime)
 #   bench_daemon_start ARGS...      e2n_daemon_start with a longer wait, timed:
@@ -47,11 +49,11 @@ bench_instance() {
                 s="s$i"
                 printf -v hex '%x' "$i"
                 E2N_SUBNETS+=("$s")
-                SUBNET_CIDR4[$s]="10.$i.0.0/16"
-                SUBNET_GW4[$s]="10.$i.0.1"
-                SUBNET_CIDR6[$s]="2001:db8:$hex::/64"
-                SUBNET_GW6[$s]="2001:db8:$hex::1"
-                SUBNET_BR[$s]=""
+                SUBNET_CIDR4["$s"]="10.$i.0.0/16"
+                SUBNET_GW4["$s"]="10.$i.0.1"
+                SUBNET_CIDR6["$s"]="2001:db8:$hex::/64"
+                SUBNET_GW6["$s"]="2001:db8:$hex::1"
+                SUBNET_BR["$s"]=""
                 printf -v mac '0e:b5:00:00:%02x:%02x' $((i / 256)) $((i % 256))
                 a4="" a6=""
                 # No command substitution in here: a fork per address costs
@@ -62,20 +64,40 @@ bench_instance() {
                         a6+="${a6:+ }2001:db8:$hex::$a"
                 done
                 E2N_ENIS+=("eth$i")
-                ENI_MAC[eth$i]=$mac
-                ENI_SUBNET[eth$i]=$s
-                ENI_DEV[eth$i]=$i
-                ENI_CARD[eth$i]=""
-                ENI_ADDR4[eth$i]=$a4
-                ENI_ADDR6[eth$i]=$a6
-                ENI_PREFIX4[eth$i]=""
-                ENI_PREFIX6[eth$i]=""
-                ENI_EIPS[eth$i]=""
-                ENI_PORT[eth$i]="p$i"
+                ENI_MAC["eth$i"]=$mac
+                ENI_SUBNET["eth$i"]=$s
+                ENI_DEV["eth$i"]=$i
+                ENI_CARD["eth$i"]=""
+                ENI_ADDR4["eth$i"]=$a4
+                ENI_ADDR6["eth$i"]=$a6
+                ENI_PREFIX4["eth$i"]=""
+                ENI_PREFIX6["eth$i"]=""
+                ENI_EIPS["eth$i"]=""
+                ENI_PORT["eth$i"]="p$i"
                 printf 'link add p%d type veth peer name eth%d address %s netns %s\n' \
                         "$i" "$i" "$mac" "$INST_NS" >>"$batch"
         done
         run "$VPC_NS" ip -batch "$batch" || die "bench_instance: veths"
+}
+
+# bench_start_imds FILE: vpc_start_imds (the same fake IMDS, log and variables)
+# with a 60 s wait instead of 5 s: on a loaded 2-core machine the interpreter's
+# start alone has taken longer.
+bench_start_imds() {
+        local file=$1 i
+        run "$INST_NS" ip addr add "$IMDS4/32" dev lo || die "IMDS address"
+        rm -f "$E2N_TMP/imds.port"
+        run_bg "$INST_NS" "$E2N_PYTHON" "$EC2NET_SOURCE_DIR/tests/integration/fake_imds.py" \
+                --data "$file" --listen "$IMDS4" --port 80 \
+                --port-file "$E2N_TMP/imds.port" --log "$E2N_TMP/imds.log"
+        E2N_IMDS_PID=$E2N_LAST_PID
+        for ((i = 0; i < 600; i++)); do
+                [[ -s "$E2N_TMP/imds.port" ]] && break
+                kill -0 "$E2N_IMDS_PID" 2>/dev/null || die "fake IMDS exited"
+                sleep 0.1
+        done
+        [[ -s "$E2N_TMP/imds.port" ]] || die "fake IMDS did not start in 60 s"
+        IMDS_URL="http://$IMDS4"
 }
 
 # bench_notify_listener: lib.sh's listener, each line ending in "|t=<ns>"
@@ -196,12 +218,14 @@ print(ops, ms)'
 # process, by kind, as JSON (see nlcount.py).
 bench_nlcount() { "${PY[@]}" "$BENCH_DIR/nlcount.py" "$1"; }
 
-# bench_strace_attach PID OUT: strace PID (all threads), decoding netlink in
-# full, into OUT; the pid is BENCH_STRACE_PID. Waits until strace is attached.
+# bench_strace_attach PID OUT [STRACE_ARGS...]: strace PID (all threads) into
+# OUT, by default the netlink calls decoded in full; the pid is
+# BENCH_STRACE_PID. Waits until strace is attached.
 bench_strace_attach() {
         local pid=$1 out=$2 i
-        strace -f -qq -s 65536 -v -e trace=sendto,sendmsg,recvfrom,recvmsg -e signal=none \
-                -o "$out" -p "$pid" 2>>"$BENCH_LOG" &
+        shift 2
+        (($#)) || set -- -s 65536 -v -e trace=sendto,sendmsg,recvfrom,recvmsg
+        strace -f -qq -e signal=none "$@" -o "$out" -p "$pid" 2>>"$BENCH_LOG" &
         BENCH_STRACE_PID=$!
         E2N_PIDS+=("$BENCH_STRACE_PID")
         for ((i = 0; i < 200; i++)); do

@@ -155,11 +155,11 @@ def final(argv):
             ok = False
     if "idle" in r:
         i = r["idle"]
-        print("\nIdle, %d ENIs, RefreshSec=60, WatchdogSec=3min: VmRSS %s, %d context switches in %d s "
-              "= %s wakeups/min%s (WATCHDOG=1 pings %d, refreshes %d in the window)" % (
-                  i["enis"], fmt(i["vmrss_kb"] / 1024, " MB"), i["ctx_switches"], i["window_s"],
-                  fmt(i["wakeups_per_min"]), " (scaled)" if i["scaled"] else "",
-                  i["watchdog_pings"], i["refreshes"]))
+        print("\nIdle, %d ENIs, RefreshSec=60, WatchdogSec=3min: VmRSS %s; in %d s: %d wakeups "
+              "(epoll_wait returns) = %s/min%s, %d context switches, %d refreshes, %d WATCHDOG=1" % (
+                  i["enis"], fmt(i["vmrss_kb"] / 1024, " MB"), i["window_s"], i["epoll_wakeups"],
+                  fmt(i["wakeups_per_min"]), " (scaled from %d s)" % i["window_s"] if i["scaled"] else "",
+                  i["ctx_switches"], i["refreshes"], i["watchdog_pings"]))
     print("\nReference (%s): not measured: %s" % (r["reference"]["name"], reference))
     return 0 if ok else 1
 
