@@ -156,7 +156,8 @@ def final(argv):
     if "idle" in r:
         i = r["idle"]
         print("\nIdle, %d ENIs, RefreshSec=60, WatchdogSec=3min: VmRSS %s; in %d s: %d wakeups "
-              "(epoll_wait returns) = %s/min%s, %d context switches, %d refreshes, %d WATCHDOG=1" % (
+              "(epoll_wait returns) = %s/min%s, %d context switches (under strace, which stops the "
+              "daemon at every syscall), %d refreshes, %d WATCHDOG=1" % (
                   i["enis"], fmt(i["vmrss_kb"] / 1024, " MB"), i["window_s"], i["epoll_wakeups"],
                   fmt(i["wakeups_per_min"]), " (scaled from %d s)" % i["window_s"] if i["scaled"] else "",
                   i["ctx_switches"], i["refreshes"], i["watchdog_pings"]))

@@ -182,8 +182,10 @@ section_attach() {
 bench_wrap_strace() {
         local out=$1 dir="$E2N_TMP/strace-build"
         mkdir -p "$dir/daemon"
+        # LeakSanitizer cannot run under ptrace: no leak check in a sanitizer build.
         cat >"$dir/daemon/ec2netd" <<EOF
 #!/bin/sh
+export ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0"
 exec strace -f -qq -s 65536 -v -e trace=sendto,sendmsg,recvfrom,recvmsg -e signal=none -o '$out' '$EC2NET_BUILD_DIR/daemon/ec2netd' "\$@"
 EOF
         chmod +x "$dir/daemon/ec2netd"
