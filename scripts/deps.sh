@@ -12,6 +12,8 @@ PACKAGES=(
         libcmocka-dev python3 iproute2 nftables iputils-ping procps
         # ec2netctl tests: setpriv drops CAP_NET_ADMIN, script gives status a terminal
         util-linux bsdutils
+        # benchmarks (tests/bench/run.sh counts the daemon's netlink messages with strace)
+        strace
         # man pages and system checks (scdoc renders, mandoc lints, systemd-analyze, udevadm)
         scdoc mandoc man-db systemd udev
 )

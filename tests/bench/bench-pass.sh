@@ -59,13 +59,35 @@ summary() { grep -E '^[0-9]+ operations' "$1"; }
 echo "ENIs=$ENIS, $ADDRS IPv4 + $ADDRS IPv6 each, on $(nproc) cores, $(uname -r)"
 printf '%-8s %10s %8s %9s %9s %10s %8s\n' pass wall_ms ops nl_sent nl_recv imds_req imds_ms
 for ((r = 1; r <= RUNS; r++)); do
-        # Start from the DHCP-like state: remove everything of ours.
-        ip -n "$NS" rule flush proto 236 2>/dev/null
-        for ((i = 0; i < ENIS; i++)); do
-                ip -n "$NS" addr flush dev "eni$i" 2>/dev/null
-                ip -n "$NS" route flush table $((10000 + i)) 2>/dev/null
-                ip -n "$NS" -6 route flush table $((10000 + i)) 2>/dev/null
+        # Start from the DHCP-like state: remove everything of ours. `ip rule
+        # flush` is IPv4 unless told -6, and it deletes while it dumps, missing
+        # some of a few hundred rules: repeat until none is left, and check it
+        # (rows after the first were not a cold start before).
+        for fam in -4 -6; do
+                # (grep -c, not -q: with pipefail, -q's early exit fails ip with SIGPIPE)
+                for ((k = 0; k < 20; k++)); do
+                        (($(ip -n "$NS" "$fam" rule show | grep -c -E ' proto (236|ec2net)') > 0)) || break
+                        ip -n "$NS" "$fam" rule flush proto 236 2>/dev/null
+                done
         done
+        # Links as created: down, MTU 1500, default group, no altnames.
+        : >"$TMP/reset"
+        : >"$TMP/reset6"
+        for ((i = 0; i < ENIS; i++)); do
+                printf 'addr flush dev eni%d\nroute flush table %d\n' "$i" $((10000 + i)) >>"$TMP/reset"
+                printf 'link set dev eni%d down mtu 1500 group default\n' "$i" >>"$TMP/reset"
+                printf 'route flush table %d\n' $((10000 + i)) >>"$TMP/reset6"
+        done
+        ip -n "$NS" -o link show | sed -n -E 's/^[0-9]+: (eni[0-9]+)@.*/\1/p' | while read -r l; do
+                ip -n "$NS" -o link show dev "$l" | grep -o 'altname [^ \\]*' | sed "s/^/link property del dev $l /"
+        done >>"$TMP/reset"
+        ip -n "$NS" -force -batch "$TMP/reset" 2>/dev/null
+        ip -n "$NS" -6 -force -batch "$TMP/reset6" 2>/dev/null
+        sleep 0.2 # what the kernel does after a link goes down, done before we observe
+        left=$( { ip -n "$NS" -4 rule show; ip -n "$NS" -6 rule show; } | grep -c -E ' proto (236|ec2net)')
+        left=$((left + $(ip -n "$NS" -o addr show | grep -c -E ' inet6? (10|2001:db8)')))
+        left=$((left + $(ip -n "$NS" -o link show | grep -c altname)))
+        ((left == 0)) || { echo "bench-pass: $left rules, addresses or altnames left after the reset" >&2; exit 1; }
         for pass in first noop; do
                 t0=$(date +%s%N)
                 run_ctl apply 2>"$TMP/err" >/dev/null
