@@ -492,6 +492,11 @@ static int parse_link(struct kstate *s, struct words *w, const char **err)
 	k = next_word(w);
 	if (!k || strlen(k) >= IFNAMSIZ)
 		return *err = "bad interface name", -EINVAL;
+	/* "if<N>" names ifindex N where no link line says otherwise (see ifname()); a link of that
+	 * name would make "dev if<N>" mean two things, depending on where its line is. */
+	if (strncmp(k, "if", 2) == 0 && parse_u32(k + 2, &v) == 0)
+		return *err = "interface name 'if<N>' is reserved for an ifindex without a link",
+		       -EINVAL;
 	strcpy(l.name, k);
 	while ((k = next_word(w))) {
 		const char *val = NULL;
