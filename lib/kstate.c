@@ -530,6 +530,12 @@ static int parse_link(struct kstate *s, struct words *w, const char **err)
 	}
 	if (l.ifindex == 0)
 		return *err = "missing index", -EINVAL;
+	/* As in the kernel, an index and a name each belong to one link: "dev NAME" and the
+	 * names written for an ifindex must not depend on which of two links comes first. */
+	if (kstate_link_by_index(s, l.ifindex))
+		return *err = "duplicate link index", -EINVAL;
+	if (kstate_link_by_name(s, l.name))
+		return *err = "duplicate link name", -EINVAL;
 	return kstate_add_link(s, &l);
 }
 
