@@ -595,9 +595,11 @@ static int parse_route(struct kstate *s, struct words *w, const char **err)
 	}
 	if (!k)
 		return *err = "missing destination", -EINVAL;
+	/* As for the kernel, host bits set in a destination are an error, not dropped: "0.0.2.0/0"
+	 * would print as "default", which reads back as another route. */
 	if (streq(k, "default")) {
 		r.dst = (struct ipprefix){.family = family == AF_INET6 ? AF_INET6 : AF_INET};
-	} else if (ipprefix_parse(k, family, IPPREFIX_BARE, &r.dst) < 0)
+	} else if (ipprefix_parse(k, family, IPPREFIX_BARE | IPPREFIX_CANONICAL, &r.dst) < 0)
 		return *err = "bad destination", -EINVAL;
 	r.family = r.dst.family;
 	while ((k = next_word(w))) {
