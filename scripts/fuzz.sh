@@ -30,7 +30,10 @@ targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 for i in "${!targets[@]}"; do
         targets[i]=${targets[i]#fuzz-}
-        [[ -f tests/fuzz/fuzz-${targets[i]}.c ]] || { echo "fuzz.sh: no target '${targets[i]}'" >&2; usage; }
+        if [[ ! -f tests/fuzz/fuzz-${targets[i]}.c ]]; then
+                echo "fuzz.sh: no target '${targets[i]}'" >&2
+                usage
+        fi
 done
 
 bash scripts/deps.sh
@@ -42,11 +45,11 @@ fi
 ninja -C "$BUILD" "${targets[@]/#/tests/fuzz/fuzz-}" >"$BUILD.build.log" 2>&1 ||
         { cat "$BUILD.build.log"; exit 1; }
 
-# One line of libFuzzer's output: the value after 'name' (e.g. "cov:") in the last line that has it.
+# The value after NAME (e.g. "cov:") in the last status line of libFuzzer that has it.
 field() { # field LOG NAME
         grep -E "^#[0-9]+" "$1" | grep -F " $2 " | tail -n 1 | sed -E "s/.* $2 ([0-9]+).*/\1/" || true
 }
-stat() { # stat LOG NAME: from -print_final_stats
+final_stat() { # final_stat LOG NAME: from -print_final_stats
         sed -nE "s/^stat::$2: *([0-9]+)$/\1/p" "$1" | tail -n 1
 }
 
@@ -65,8 +68,8 @@ for t in "${targets[@]}"; do
         echo "fuzz.sh: fuzz-$t for ${secs}s on $seeds seeds"
         rc=0
         "$bin" "${args[@]}" "$work/corpus" >"$work/log" 2>&1 || rc=$?
-        runs=$(stat "$work/log" number_of_executed_units)
-        speed=$(stat "$work/log" average_exec_per_sec)
+        runs=$(final_stat "$work/log" number_of_executed_units)
+        speed=$(final_stat "$work/log" average_exec_per_sec)
         cov=$(field "$work/log" cov:)
         ft=$(field "$work/log" ft:)
         new=$(($(find "$work/corpus" -type f | wc -l) - seeds))
@@ -80,12 +83,14 @@ for t in "${targets[@]}"; do
                 done
                 echo "fuzz.sh: full log: $work/log"
         fi
-        summary+=("$(printf '%-10s %12s %8s %6s %7s %6s  %s' "$t" "${runs:-?}" "${speed:-?}" \
-                "${cov:-?}" "${ft:-?}" "$new" "$result")")
+        row=$(printf '%-10s %12s %8s %6s %7s %6s  %s' "$t" "${runs:-?}" "${speed:-?}" \
+                "${cov:-?}" "${ft:-?}" "$new" "$result")
+        summary+=("$row")
 done
 
 printf '%-10s %12s %8s %6s %7s %6s  %s\n' target runs exec/s cov ft new result
 printf '%s\n' "${summary[@]}"
 echo "fuzz.sh: new corpus units are in $BUILD/fuzz/<target>/corpus; to keep the useful ones:"
-echo "  $BUILD/tests/fuzz/fuzz-<target> -merge=1 tests/fuzz/corpus/<target> $BUILD/fuzz/<target>/corpus"
+echo "  $BUILD/tests/fuzz/fuzz-<target> -merge=1 tests/fuzz/corpus/<target> \\"
+echo "      $BUILD/fuzz/<target>/corpus"
 exit $failed

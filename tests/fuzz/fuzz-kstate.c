@@ -2,8 +2,8 @@
 /* The text form of kernel state (kstate.c). The daemon never reads it, but it is the one form
  * in which tests, planner cases and 'ec2netctl' output describe links, addresses, routes and
  * rules, so its contract is worth a fuzzer: whatever it accepts, written out by kstate_write(),
- * parses again without a diagnostic into the same state, which writes the same text; whatever it refuses has a
- * diagnostic naming the file and a line of it. */
+ * parses again without a diagnostic into the same state, which writes the same text; whatever it
+ * refuses has a diagnostic naming the file and a line of it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
