@@ -492,6 +492,11 @@ static int parse_link(struct kstate *s, struct words *w, const char **err)
 	k = next_word(w);
 	if (!k || strlen(k) >= IFNAMSIZ)
 		return *err = "bad interface name", -EINVAL;
+	/* "if<N>" names ifindex N where no link line says otherwise (see ifname()); a link of that
+	 * name would make "dev if<N>" mean two things, depending on where its line is. */
+	if (strncmp(k, "if", 2) == 0 && parse_u32(k + 2, &v) == 0)
+		return *err = "interface name 'if<N>' is reserved for an ifindex without a link",
+		       -EINVAL;
 	strcpy(l.name, k);
 	while ((k = next_word(w))) {
 		const char *val = NULL;
@@ -525,6 +530,12 @@ static int parse_link(struct kstate *s, struct words *w, const char **err)
 	}
 	if (l.ifindex == 0)
 		return *err = "missing index", -EINVAL;
+	/* As in the kernel, an index and a name each belong to one link: "dev NAME" and the
+	 * names written for an ifindex must not depend on which of two links comes first. */
+	if (kstate_link_by_index(s, l.ifindex))
+		return *err = "duplicate link index", -EINVAL;
+	if (kstate_link_by_name(s, l.name))
+		return *err = "duplicate link name", -EINVAL;
 	return kstate_add_link(s, &l);
 }
 
@@ -584,9 +595,11 @@ static int parse_route(struct kstate *s, struct words *w, const char **err)
 	}
 	if (!k)
 		return *err = "missing destination", -EINVAL;
+	/* As for the kernel, host bits set in a destination are an error, not dropped: "0.0.2.0/0"
+	 * would print as "default", which reads back as another route. */
 	if (streq(k, "default")) {
 		r.dst = (struct ipprefix){.family = family == AF_INET6 ? AF_INET6 : AF_INET};
-	} else if (ipprefix_parse(k, family, IPPREFIX_BARE, &r.dst) < 0)
+	} else if (ipprefix_parse(k, family, IPPREFIX_BARE | IPPREFIX_CANONICAL, &r.dst) < 0)
 		return *err = "bad destination", -EINVAL;
 	r.family = r.dst.family;
 	while ((k = next_word(w))) {

@@ -52,6 +52,18 @@ static bool listing_has(char **l, const char *name)
 	return false;
 }
 
+/* Whether the MAC listing names mac, compared as a MAC (as md_walk_instance() reads the listing),
+ * so that both walks agree on which ENIs IMDS lists whatever case it writes them in. */
+static bool listing_has_mac(char **l, const uint8_t mac[6])
+{
+	uint8_t m[6];
+
+	for (; l && *l; l++)
+		if (parse_mac(*l, m) == 0 && memcmp(m, mac, 6) == 0)
+			return true;
+	return false;
+}
+
 static int walk_associations(md_get_fn fn, void *userdata, const char *mac, struct md_eni *e)
 {
 	_cleanup_strv_free_ char **ips = NULL;
@@ -237,7 +249,6 @@ int md_walk_eni(md_get_fn fn, void *userdata, const uint8_t mac[6], struct md_en
 	_cleanup_strv_free_ char **macs = NULL;
 	enum md_status st;
 	uint8_t primary[6];
-	char m[MAC_STRLEN];
 	struct md_eni e;
 	int r;
 
@@ -247,7 +258,7 @@ int md_walk_eni(md_get_fn fn, void *userdata, const uint8_t mac[6], struct md_en
 	r = walk_mac_listing(fn, userdata, &macs);
 	if (r < 0)
 		return r;
-	if (!listing_has(macs, mac_format(mac, m)))
+	if (!listing_has_mac(macs, mac))
 		return -ENOENT;
 	md_eni_init(&e, mac);
 	e.is_primary = st == MD_KNOWN && memcmp(mac, primary, 6) == 0;

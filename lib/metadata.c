@@ -469,6 +469,9 @@ int md_parse_listing(const char *body, size_t len, char ***ret)
 			e--;
 		if (e > s && e[-1] == '/')
 			e--;
+		/* "name /" is "name": the entry is trimmed after its '/' too. */
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
 		if (e == s)
 			continue;
 		if (memchr(s, '/', (size_t)(e - s)) || (e - s == 1 && s[0] == '.') ||

@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
         # build
         build-essential meson ninja-build pkg-config clang
+        # fuzzing (scripts/fuzz.sh): the libFuzzer runtime of clang 14
+        libclang-rt-14-dev
         # libraries (design.md: netlink, IMDS over HTTP, JSON, udev, systemd)
         libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libsystemd-dev
         # tests: unit framework, the fake IMDS, the namespace VPC
