@@ -47,21 +47,29 @@ run ip -n "$NS" rule add iif v0b lookup 10004 priority 10004
 rc=0
 EC2NET_TEST_NETNS=$NS run ip netns exec "$NS" "$bin" || rc=$?
 
-# Seen from outside: the foreign objects survived every delete the test made.
-run ip -n "$NS" route show table 10001 | grep -q '^10.9.0.0/16 dev v0b' || {
+# Seen from outside: the foreign objects survived every delete the test made. The output is
+# captured first: with pipefail, 'ip ... | grep -q' fails when grep exits early and ip gets
+# SIGPIPE, which made this test fail about one run in six.
+has() { # has PATTERN CMD...: CMD's output has a line matching PATTERN
+	local pat=$1 out
+	shift
+	out=$("$@") || return 1
+	grep -q -- "$pat" <<<"$out"
+}
+has '^10.9.0.0/16 dev v0b' run ip -n "$NS" route show table 10001 || {
 	echo "foreign route in table 10001 is gone" >&2
 	rc=1
 }
-run ip -n "$NS" rule show | grep -q 'from 10.0.1.99 lookup 10001' || {
+has 'from 10.0.1.99 lookup 10001' run ip -n "$NS" rule show || {
 	echo "foreign rule is gone" >&2
 	rc=1
 }
-run ip -n "$NS" route show table 10002 | grep -q '^10.0.7.0/24 dev v0b' || {
+has '^10.0.7.0/24 dev v0b' run ip -n "$NS" route show table 10002 || {
 	echo "foreign twin route in table 10002 is gone" >&2
 	rc=1
 }
 # And nothing of ours is left behind.
-if ip -n "$NS" rule show | grep -q 'proto 236\|proto ec2net'; then
+if has 'proto 236\|proto ec2net' ip -n "$NS" rule show; then
 	echo "rules with proto 236 left behind:" >&2
 	ip -n "$NS" rule show >&2
 	rc=1
