@@ -293,7 +293,7 @@ static void full_read(const struct fake *f, struct read_result *ret)
 	*ret = (struct read_result){0};
 	ret->fetch.client = c;
 	t0 = now_usec();
-	ret->r = md_walk_instance(imds_fetch_get, &ret->fetch, &ret->md);
+	ret->r = imds_fetch_instance(&ret->fetch, &ret->md);
 	ret->usec = now_usec() - t0;
 	ret->stats = imds_client_stats(c);
 	ret->fetch.client = NULL;
