@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "ec2net-defs.h"
+#include "fake-imds-harness.h"
 #include "imds.h"
 #include "macro.h"
 
@@ -39,232 +40,22 @@ static const char *python;
 static const char *fake_script;
 static const char *fake_data;
 
-static struct {
-	pid_t pid;
-	char dir[64];
-	char url[64];
-	int port;
-} fake = {.pid = -1};
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* ---- the fake's process ------------------------------------------------------------------- */
-
-static void fake_stop(void)
-{
-	char path[128];
-
-	if (fake.pid > 0) {
-		(void)kill(fake.pid, SIGTERM);
-		(void)waitpid(fake.pid, NULL, 0);
-		fake.pid = -1;
-	}
-	if (fake.dir[0]) {
-		(void)snprintf(path, sizeof(path), "%s/port", fake.dir);
-		(void)unlink(path);
-		(void)snprintf(path, sizeof(path), "%s/log", fake.dir);
-		(void)unlink(path);
-		(void)rmdir(fake.dir);
-		fake.dir[0] = '\0';
-	}
-}
+static struct fake_imds fake = {.pid = -1};
 
 static int fake_start(void **state)
 {
-	char port_file[128], log_file[128];
-	FILE *f;
-
-	(void)snprintf(fake.dir, sizeof(fake.dir), "/tmp/test-imds.XXXXXX");
-	if (!mkdtemp(fake.dir)) {
-		fake.dir[0] = '\0';
-		return -1;
-	}
-	(void)snprintf(port_file, sizeof(port_file), "%s/port", fake.dir);
-	(void)snprintf(log_file, sizeof(log_file), "%s/log", fake.dir);
-
-	fake.pid = fork();
-	if (fake.pid < 0)
-		return -1;
-	if (fake.pid == 0) {
-		/* The fake dies with us, even if we crash. */
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (null >= 0)
-			(void)dup2(null, STDOUT_FILENO);
-		execlp(python, python, fake_script, "--data", fake_data, "--listen", "127.0.0.1",
-		       "--port", "0", "--port-file", port_file, "--log", log_file, (char *)NULL);
-		_exit(127);
-	}
-
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(fake.pid, NULL, WNOHANG) == fake.pid) {
-			fake.pid = -1;
-			fprintf(stderr, "fake_imds.py exited early\n");
-			fake_stop();
-			return -1;
-		}
-		f = fopen(port_file, "re");
-		if (f) {
-			int ok = fscanf(f, "%d", &fake.port) == 1;
-			(void)fclose(f);
-			if (ok && fake.port > 0) {
-				(void)snprintf(fake.url, sizeof(fake.url), "http://127.0.0.1:%d",
-				               fake.port);
-				return 0;
-			}
-		}
-		msleep(50);
-	}
-	fprintf(stderr, "fake_imds.py did not write its port file\n");
-	fake_stop();
-	return -1;
+	return fake_imds_start(&fake, python, fake_script, fake_data, NULL);
 }
 
 static int fake_teardown(void **state)
 {
-	fake_stop();
+	fake_imds_stop(&fake);
 	return 0;
-}
-
-/* ---- the control API ---------------------------------------------------------------------- */
-
-struct buf {
-	char *data;
-	size_t size;
-};
-
-static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct buf *b = userdata;
-	size_t n = size * nmemb;
-	char *p = realloc(b->data, b->size + n + 1);
-
-	if (!p)
-		return 0;
-	memcpy(p + b->size, ptr, n);
-	b->data = p;
-	b->size += n;
-	b->data[b->size] = '\0';
-	return n;
-}
-
-/* POST (body != NULL) or GET /_fake/<op>; returns the answer body, asserts 200. */
-static char *ctl(const char *op, const char *body)
-{
-	struct buf b = {0};
-	char url[512];
-	long status = 0;
-	CURL *curl = curl_easy_init();
-
-	assert_non_null(curl);
-	(void)snprintf(url, sizeof(url), "%s/_fake/%s", fake.url, op);
-	(void)curl_easy_setopt(curl, CURLOPT_URL, url);
-	(void)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(curl, CURLOPT_PROXY, "");
-	(void)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, buf_write);
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	if (body) {
-		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	assert_int_equal(curl_easy_perform(curl), CURLE_OK);
-	(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
-	if (status != 200)
-		fprintf(stderr, "control %s: %ld %s\n", op, status, b.data ? b.data : "");
-	assert_int_equal(status, 200);
-	return b.data ? b.data : strdup("");
-}
-
-static void ctl_post(const char *op, const char *body)
-{
-	free(ctl(op, body));
 }
 
 static void fault(const char *json)
 {
-	ctl_post("fault", json);
-}
-
-static json_object *fake_log(void)
-{
-	_cleanup_free_ char *text = ctl("log", NULL);
-	json_object *log = json_tokener_parse(text);
-
-	assert_non_null(log);
-	assert_true(json_object_is_type(log, json_type_array));
-	return log;
-}
-
-static const char *entry_str(json_object *e, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(e, key, &v) ? json_object_get_string(v) : "";
-}
-
-static int entry_int(json_object *e, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(e, key, &v) ? json_object_get_int(v) : -1;
-}
-
-/* Requests in the fake's log with this method (NULL: any), path (NULL: any), status (-1: any). */
-static size_t count_in(json_object *log, const char *method, const char *path, int status)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < json_object_array_length(log); i++) {
-		json_object *e = json_object_array_get_idx(log, i);
-
-		if (method && !streq(entry_str(e, "method"), method))
-			continue;
-		if (path && !streq(entry_str(e, "path"), path))
-			continue;
-		if (status >= 0 && entry_int(e, "status") != status)
-			continue;
-		n++;
-	}
-	return n;
-}
-
-static size_t count(const char *method, const char *path, int status)
-{
-	json_object *log = fake_log();
-	size_t n = count_in(log, method, path, status);
-
-	json_object_put(log);
-	return n;
-}
-
-/* Delayed answers reach the log only when the fake's handler finishes: wait for them. */
-static size_t count_eventually(const char *method, const char *path, int status, size_t want)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < 60; i++) {
-		n = count(method, path, status);
-		if (n >= want)
-			break;
-		msleep(50);
-	}
-	return n;
+	fake_ctl_post(&fake, "fault", json);
 }
 
 /* ---- the client --------------------------------------------------------------------------- */
@@ -341,10 +132,10 @@ static void get_expect_failure(struct imds_client *c, const char *path, enum imd
 /* Each test starts with a clean fake: no faults, empty log, default modes, no live tokens. */
 static int reset_fake(void **state)
 {
-	ctl_post("clear-faults", "");
-	ctl_post("mode", "{\"tokens\": \"required\", \"trailing_lf\": false}");
-	ctl_post("expire-tokens", "");
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "clear-faults", "");
+	fake_ctl_post(&fake, "mode", "{\"tokens\": \"required\", \"trailing_lf\": false}");
+	fake_ctl_post(&fake, "expire-tokens", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	return 0;
 }
 
@@ -355,23 +146,23 @@ static void test_token_reused_across_20_gets_on_one_connection(void **state)
 	_cleanup_client_ struct imds_client *c = default_client();
 	struct imds_stats s;
 	json_object *log;
-	uint64_t t0 = now_usec();
+	uint64_t t0 = test_now_usec();
 
 	for (int i = 0; i < 20; i++)
 		get_expect_value(c, MAC_PATH, MAC);
-	uint64_t dt = now_usec() - t0;
+	uint64_t dt = test_now_usec() - t0;
 
-	log = fake_log();
-	assert_int_equal(count_in(log, "PUT", TOKEN_PATH, 200), 1);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 20);
+	log = fake_log(&fake);
+	assert_int_equal(fake_count_in(log, "PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 200), 20);
 	assert_int_equal(json_object_array_length(log), 21);
 	/* Keep-alive: every request came over the same TCP connection, and every GET had the
 	 * token. */
-	const char *peer = entry_str(json_object_array_get_idx(log, 0), "peer");
+	const char *peer = fake_entry_str(json_object_array_get_idx(log, 0), "peer");
 	for (size_t i = 0; i < json_object_array_length(log); i++) {
 		json_object *e = json_object_array_get_idx(log, i);
-		assert_string_equal(entry_str(e, "peer"), peer);
-		if (streq(entry_str(e, "method"), "GET"))
+		assert_string_equal(fake_entry_str(e, "peer"), peer);
+		if (streq(fake_entry_str(e, "method"), "GET"))
 			assert_true(json_object_get_boolean(json_object_object_get(e, "token")));
 	}
 	json_object_put(log);
@@ -396,15 +187,15 @@ static void test_many_gets_cost_one_token(void **state)
 
 	if (n < 1)
 		n = 200;
-	t0 = now_usec();
+	t0 = test_now_usec();
 	for (long i = 0; i < n; i++)
 		get_expect_value(c, "meta-data/network/interfaces/macs/" MAC "/local-ipv4s",
 		                 "192.0.2.10\n192.0.2.11");
-	uint64_t dt = now_usec() - t0;
+	uint64_t dt = test_now_usec() - t0;
 
 	s = imds_client_stats(c);
-	assert_int_equal(count("PUT", NULL, -1), 1);
-	assert_int_equal(count("GET", NULL, 200), (size_t)n);
+	assert_int_equal(fake_count(&fake, "PUT", NULL, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", NULL, 200), (size_t)n);
 	assert_int_equal(s.requests, (uint64_t)n + 1);
 	printf("# %ld GETs: %llu requests in %.1f ms (%.0f us per GET)\n", n,
 	       (unsigned long long)s.requests, (double)dt / 1000.0, (double)dt / (double)n);
@@ -416,17 +207,17 @@ static void test_expired_token_renewed_once_on_401(void **state)
 	json_object *log;
 
 	get_expect_value(c, MAC_PATH, MAC);
-	ctl_post("expire-tokens", "");
+	fake_ctl_post(&fake, "expire-tokens", "");
 	get_expect_value(c, MAC_PATH, MAC);
 	get_expect_value(c, MAC_PATH, MAC);
 
-	log = fake_log();
-	assert_int_equal(count_in(log, "PUT", TOKEN_PATH, 200), 2);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 401), 1);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 3);
+	log = fake_log(&fake);
+	assert_int_equal(fake_count_in(log, "PUT", TOKEN_PATH, 200), 2);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 401), 1);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 200), 3);
 	/* Order: PUT, GET 200, GET 401, PUT, GET 200, GET 200. */
-	assert_int_equal(entry_int(json_object_array_get_idx(log, 2), "status"), 401);
-	assert_string_equal(entry_str(json_object_array_get_idx(log, 3), "method"), "PUT");
+	assert_int_equal(fake_entry_int(json_object_array_get_idx(log, 2), "status"), 401);
+	assert_string_equal(fake_entry_str(json_object_array_get_idx(log, 3), "method"), "PUT");
 	json_object_put(log);
 	assert_int_equal(imds_client_stats(c).token_requests, 2);
 	assert_int_equal(imds_client_stats(c).retries, 0);
@@ -443,12 +234,12 @@ static void test_short_token_renewed_before_expiry(void **state)
 
 	get_expect_value(c, MAC_PATH, MAC);
 	get_expect_value(c, MAC_PATH, MAC);
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
-	msleep(1100);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 1);
+	test_msleep(1100);
 	get_expect_value(c, MAC_PATH, MAC);
 	/* A new token before the old one ran out: no 401 was needed. */
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 2);
-	assert_int_equal(count("GET", NULL, 401), 0);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 2);
+	assert_int_equal(fake_count(&fake, "GET", NULL, 401), 0);
 }
 
 static void test_absent_error_and_timeout_are_distinct(void **state)
@@ -462,23 +253,23 @@ static void test_absent_error_and_timeout_are_distinct(void **state)
 
 	/* 404: absent, no retry. */
 	get_expect_failure(c, "meta-data/no-such-key", IMDS_ABSENT, 404, 0);
-	assert_int_equal(count("GET", "/latest/meta-data/no-such-key", 404), 1);
+	assert_int_equal(fake_count(&fake, "GET", "/latest/meta-data/no-such-key", 404), 1);
 
 	/* 500: transient after the retries. */
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 500}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 500, -EIO);
-	assert_int_equal(count("GET", MAC_URL_PATH, 500), 2);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 500), 2);
 
 	/* Timeout: transient, no HTTP status. */
-	ctl_post("clear-faults", "");
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "clear-faults", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"delay\", \"delay_ms\": 500}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 0, -ETIMEDOUT);
-	assert_int_equal(count_eventually("GET", MAC_URL_PATH, -1, 2), 2);
+	assert_int_equal(fake_count_eventually(&fake, "GET", MAC_URL_PATH, -1, 2), 2);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 
 	/* Recovered: the same client works again. */
-	ctl_post("clear-faults", "");
+	fake_ctl_post(&fake, "clear-faults", "");
 	get_expect_value(c, MAC_PATH, MAC);
 }
 
@@ -494,9 +285,9 @@ static void test_500_forever_makes_exactly_max_attempts(void **state)
 	fault("{\"path\": \"meta-data/*\", \"method\": \"GET\", \"kind\": \"status\", "
 	      "\"status\": 500, \"count\": -1}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 500, -EIO);
-	assert_int_equal(count("GET", MAC_URL_PATH, 500), 4);
-	assert_int_equal(count("GET", NULL, -1), 4);
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 500), 4);
+	assert_int_equal(fake_count(&fake, "GET", NULL, -1), 4);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 1);
 	s = imds_client_stats(c);
 	assert_int_equal(s.retries, 3);
 	assert_int_equal(s.requests, 5);
@@ -513,14 +304,14 @@ static void test_429_retry_after_honoured_then_success(void **state)
 	uint64_t t0, dt;
 
 	get_expect_value(c, MAC_PATH, MAC); /* token first, so only the retry is timed */
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 429, \"count\": 1, "
 	      "\"retry_after\": 1}");
-	t0 = now_usec();
+	t0 = test_now_usec();
 	get_expect_value(c, MAC_PATH, MAC);
-	dt = now_usec() - t0;
-	assert_int_equal(count("GET", MAC_URL_PATH, 429), 1);
-	assert_int_equal(count("GET", MAC_URL_PATH, 200), 1);
+	dt = test_now_usec() - t0;
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 429), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 200), 1);
 	/* Retry-After: 1 s capped at backoff_max (300 ms), far above the 1 ms backoff. */
 	assert_true(dt >= 290 * USEC_PER_MSEC);
 	assert_int_equal(imds_client_stats(c).retries, 1);
@@ -533,10 +324,10 @@ static void test_503_twice_then_value(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 503, \"count\": 2}");
 	get_expect_value(c, MAC_PATH, MAC);
-	log = fake_log();
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, -1), 3);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 503), 2);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 1);
+	log = fake_log(&fake);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, -1), 3);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 503), 2);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 200), 1);
 	json_object_put(log);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 }
@@ -547,13 +338,13 @@ static void test_403_and_other_4xx_not_retried(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 403}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 403, -EACCES);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 
-	ctl_post("clear-faults", "");
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "clear-faults", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 410}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 410, -EINVAL);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 	assert_int_equal(imds_client_stats(c).retries, 0);
 }
 
@@ -569,8 +360,8 @@ static void expect_token_put_failure(int status, enum imds_result result, int er
 	               status);
 	fault(spec);
 	get_expect_failure(c, MAC_PATH, result, status, error);
-	assert_int_equal(count("PUT", TOKEN_PATH, status), puts);
-	assert_int_equal(count("GET", NULL, -1), 0);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, status), puts);
+	assert_int_equal(fake_count(&fake, "GET", NULL, -1), 0);
 	assert_int_equal(imds_client_stats(c).token_requests, puts);
 }
 
@@ -598,8 +389,8 @@ static void test_bad_token_ttl_is_400_permanent(void **state)
 		_cleanup_client_ struct imds_client *c = client_new(&o);
 
 		get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 400, -EINVAL);
-		assert_int_equal(count("PUT", TOKEN_PATH, 400), 1);
-		assert_int_equal(count("GET", NULL, -1), 0);
+		assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 400), 1);
+		assert_int_equal(fake_count(&fake, "GET", NULL, -1), 0);
 	}
 }
 
@@ -615,21 +406,21 @@ static void test_oversize_body_is_efbig(void **state)
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"oversize\", \"size\": 4096, \"count\": "
 	      "1}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 200, -EFBIG);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 
 	/* Exactly body_max bytes is fine, one more is not. */
 	big = malloc(1026);
 	assert_non_null(big);
 	memset(big, 'a', 1025);
 	big[1024] = '\0';
-	ctl_post("set?path=meta-data/big", big);
+	fake_ctl_post(&fake, "set?path=meta-data/big", big);
 	get_expect_value(c, "meta-data/big", big);
 	big[1024] = 'a';
 	big[1025] = '\0';
-	ctl_post("set?path=meta-data/big", big);
+	fake_ctl_post(&fake, "set?path=meta-data/big", big);
 	get_expect_failure(c, "meta-data/big", IMDS_PERMANENT, 200, -EFBIG);
 	free(big);
-	ctl_post("delete?path=meta-data/big", "");
+	fake_ctl_post(&fake, "delete?path=meta-data/big", "");
 	assert_int_equal(imds_client_stats(c).retries, 0);
 }
 
@@ -639,7 +430,7 @@ static void test_nul_byte_in_body_is_ebadmsg(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"nul\", \"count\": 1}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 200, -EBADMSG);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 	get_expect_value(c, MAC_PATH, MAC);
 }
 
@@ -649,13 +440,13 @@ static void test_dropped_connection_transient_after_retries(void **state)
 	size_t gets;
 
 	get_expect_value(c, MAC_PATH, MAC);
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"drop\"}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 0, -ECONNRESET);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 	/* 3 attempts; libcurl itself re-sends once when a kept-alive connection turns out dead
 	 * before any answer byte, which is what a drop looks like on the first attempt. */
-	gets = count("GET", MAC_URL_PATH, 0);
+	gets = fake_count(&fake, "GET", MAC_URL_PATH, 0);
 	printf("# dropped connection: %zu GETs reached the fake for 3 attempts\n", gets);
 	assert_true(gets >= 3 && gets <= 4);
 }
@@ -666,7 +457,7 @@ static void test_reset_mid_body_transient_after_retries(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"reset_mid_body\"}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 200, -ECONNRESET);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 3);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 3);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 }
 
@@ -677,7 +468,7 @@ static void test_malformed_answer_is_eproto(void **state)
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"malformed\", \"count\": 1}");
 	/* Retried like other transport errors; the second attempt gets the value. */
 	get_expect_value(c, MAC_PATH, MAC);
-	assert_int_equal(count("GET", MAC_URL_PATH, 0), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 0), 1);
 	assert_int_equal(imds_client_stats(c).retries, 1);
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"malformed\"}");
@@ -719,8 +510,8 @@ static void test_refused_endpoint_skipped_and_remembered(void **state)
 	assert_int_equal(accept(s, NULL, NULL), -1);
 	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
 
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
-	assert_int_equal(count("GET", MAC_URL_PATH, 200), 6);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 200), 6);
 	/* Requests that never connected are not counted as sent. */
 	assert_int_equal(imds_client_stats(c).requests, 7);
 	assert_string_equal(imds_client_endpoint(c), fake.url);
@@ -733,7 +524,7 @@ static void test_trailing_lf_mode_preserved_in_body(void **state)
 	get_expect_value(c, MAC_PATH, MAC);
 	get_expect_value(c, "meta-data/network/interfaces/macs",
 	                 "0e:49:61:0f:c3:11/\n0e:49:61:0f:c3:12/");
-	ctl_post("mode", "{\"trailing_lf\": true}");
+	fake_ctl_post(&fake, "mode", "{\"trailing_lf\": true}");
 	get_expect_value(c, MAC_PATH, MAC "\n");
 	get_expect_value(c, "meta-data/network/interfaces/macs/",
 	                 "0e:49:61:0f:c3:11/\n0e:49:61:0f:c3:12/\n");
@@ -752,7 +543,7 @@ static void test_invalid_path_sends_nothing(void **state)
 	get_expect_failure(c, "", IMDS_PERMANENT, 0, -EINVAL);
 	assert_int_equal(imds_get(c, NULL, &r), -EINVAL);
 	assert_int_equal(imds_client_stats(c).requests, 0);
-	assert_int_equal(count(NULL, NULL, -1), 0);
+	assert_int_equal(fake_count(&fake, NULL, NULL, -1), 0);
 }
 
 static void test_options_validated(void **state)
