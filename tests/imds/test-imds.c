@@ -3,6 +3,7 @@
  * starts the fake itself, drives it through its /_fake/ control API and counts the requests the
  * fake really received, so every assertion is about traffic, not about the client's opinion of
  * it. Arguments: python3, fake_imds.py, data file. No root, loopback only. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -56,6 +57,11 @@ static int fake_teardown(void **state)
 static void fault(const char *json)
 {
 	fake_ctl_post(&fake, "fault", json);
+}
+
+static void ctl_reset_log(void)
+{
+	fake_ctl_post(&fake, "reset-log", "");
 }
 
 /* ---- the client --------------------------------------------------------------------------- */
@@ -565,6 +571,241 @@ static void test_options_validated(void **state)
 	assert_string_equal(imds_result_to_string(IMDS_TRANSIENT), "transient");
 }
 
+
+/* ---- the multi client: parallel, non-blocking ------------------------------------------- */
+
+#define MAC2 "0e:49:61:0f:c3:12"
+#define MACS_PATH "meta-data/network/interfaces/macs/"
+
+/* One submitted request: its reply and when it completed among the others. */
+struct done_rec {
+	bool done;
+	int order;
+	struct imds_reply reply;
+};
+
+static int done_counter;
+
+static void on_done(struct imds_client *c, const char *path, struct imds_reply *reply,
+                    void *userdata)
+{
+	struct done_rec *d = userdata;
+
+	assert_false(d->done);
+	d->done = true;
+	d->order = done_counter++;
+	d->reply = *reply;
+	*reply = (struct imds_reply){0};
+}
+
+static void expect_rec_value(struct done_rec *d, const char *want)
+{
+	assert_true(d->done);
+	assert_int_equal(d->reply.result, IMDS_VALUE);
+	assert_string_equal(d->reply.body, want);
+	imds_reply_done(&d->reply);
+}
+
+static const struct {
+	const char *path, *value;
+} eight[] = {
+        {"meta-data/mac", MAC},
+        {"meta-data/instance-type", "m5.large"},
+        {"meta-data/local-ipv4", "192.0.2.10"},
+        {MACS_PATH MAC "/device-number", "0"},
+        {MACS_PATH MAC "/local-ipv4s", "192.0.2.10\n192.0.2.11"},
+        {MACS_PATH MAC "/subnet-ipv4-cidr-block", "192.0.2.0/24"},
+        {MACS_PATH MAC2 "/device-number", "1"},
+        {MACS_PATH MAC2 "/local-ipv4s", "198.51.100.20"},
+};
+
+static void test_parallel_gets_share_one_token_put(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	struct done_rec d[ELEMENTSOF(eight)] = {0};
+	json_object *log;
+	const char *peer0 = NULL;
+	size_t peers = 0;
+	uint64_t t0;
+
+	t0 = test_now_usec();
+	for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+		assert_int_equal(imds_submit(c, eight[i].path, on_done, &d[i], NULL), 0);
+	/* Nothing completes inside imds_submit(). */
+	assert_int_equal(imds_client_pending(c), ELEMENTSOF(eight));
+	for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+		assert_false(d[i].done);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_int_equal(imds_client_pending(c), 0);
+	for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+		expect_rec_value(&d[i], eight[i].value);
+
+	log = fake_log(&fake);
+	/* One PUT for eight GETs that all waited for it. */
+	assert_int_equal(fake_count_in(log, "PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count_in(log, "GET", NULL, 200), ELEMENTSOF(eight));
+	/* In parallel: more than one connection was used. */
+	for (size_t i = 0; i < json_object_array_length(log); i++) {
+		const char *p = fake_entry_str(json_object_array_get_idx(log, i), "peer");
+
+		if (!peer0)
+			peer0 = p;
+		else if (!streq(p, peer0))
+			peers++;
+	}
+	json_object_put(log);
+	assert_true(peers > 0);
+	/* At most (and, with eight waiting, exactly) max_in_flight at once. */
+	assert_int_equal(imds_client_stats(c).max_in_flight, EC2NET_IMDS_MAX_IN_FLIGHT);
+	assert_int_equal(imds_client_stats(c).token_requests, 1);
+	printf("# %zu parallel GETs: %llu requests in %.1f ms, %llu in flight at most\n",
+	       ELEMENTSOF(eight), (unsigned long long)imds_client_stats(c).requests,
+	       (double)(test_now_usec() - t0) / 1000.0,
+	       (unsigned long long)imds_client_stats(c).max_in_flight);
+}
+
+static void test_slow_path_does_not_delay_others(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	struct done_rec slow = {0}, d[5] = {0};
+
+	fault("{\"path\": \"meta-data/instance-type\", \"kind\": \"delay\", \"delay_ms\": 700, "
+	      "\"count\": 1}");
+	/* The slow one first: a client that served requests in order would finish it first. */
+	assert_int_equal(imds_submit(c, "meta-data/instance-type", on_done, &slow, NULL), 0);
+	for (size_t i = 0; i < ELEMENTSOF(d); i++)
+		assert_int_equal(imds_submit(c, eight[3 + i].path, on_done, &d[i], NULL), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	for (size_t i = 0; i < ELEMENTSOF(d); i++) {
+		assert_true(d[i].order < slow.order);
+		expect_rec_value(&d[i], eight[3 + i].value);
+	}
+	assert_int_equal(slow.order, done_counter - 1); /* last */
+	expect_rec_value(&slow, "m5.large");
+	assert_int_equal(imds_client_stats(c).retries, 0);
+}
+
+static void test_retry_after_is_a_timer_not_a_sleep(void **state)
+{
+	struct imds_options o;
+	struct done_rec a = {0}, b = {0};
+	json_object *log;
+	double t429 = -1, t200 = -1;
+
+	test_options(&o);
+	o.backoff_max_usec = 300 * USEC_PER_MSEC;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 429, \"count\": 1, "
+	      "\"retry_after\": 1}");
+	assert_int_equal(imds_submit(c, MAC_PATH, on_done, &a, NULL), 0);
+	/* Run until the 429 came back and the retry waits for its deadline. */
+	while (imds_client_stats(c).retries == 0)
+		assert_int_equal(imds_client_wait(c, 10 * USEC_PER_MSEC), 0);
+	assert_false(a.done);
+	assert_true(imds_client_next_usec(c) > test_now_usec());
+	/* Another request meanwhile is served at once, not after the delay. */
+	assert_int_equal(imds_submit(c, "meta-data/local-ipv4", on_done, &b, NULL), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_true(b.order < a.order);
+	expect_rec_value(&b, "192.0.2.10");
+	expect_rec_value(&a, MAC);
+
+	/* Retry-After: 1 s, capped at backoff_max (300 ms), far above the 1 ms backoff. */
+	log = fake_log(&fake);
+	for (size_t i = 0; i < json_object_array_length(log); i++) {
+		json_object *e = json_object_array_get_idx(log, i), *t;
+
+		if (!streq(fake_entry_str(e, "path"), MAC_URL_PATH) ||
+		    !json_object_object_get_ex(e, "t", &t))
+			continue;
+		if (fake_entry_int(e, "status") == 429)
+			t429 = json_object_get_double(t);
+		else if (fake_entry_int(e, "status") == 200)
+			t200 = json_object_get_double(t);
+	}
+	json_object_put(log);
+	assert_true(t429 >= 0 && t200 >= 0);
+	assert_true(t200 - t429 >= 0.29);
+	assert_int_equal(imds_client_stats(c).retries, 1);
+}
+
+static void test_cancel_drops_sent_and_queued_requests(void **state)
+{
+	struct imds_options o;
+	struct done_rec slow = {0}, queued = {0}, other = {0};
+	struct imds_request *q_slow = NULL, *q_queued = NULL;
+
+	test_options(&o);
+	o.max_in_flight = 1;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	get_expect_value(c, MAC_PATH, MAC); /* the token first */
+	ctl_reset_log();
+	fault("{\"path\": \"meta-data/instance-type\", \"kind\": \"delay\", \"delay_ms\": 600}");
+	assert_int_equal(imds_submit(c, "meta-data/instance-type", on_done, &slow, &q_slow), 0);
+	assert_int_equal(imds_submit(c, "meta-data/local-ipv4", on_done, &queued, &q_queued), 0);
+	/* One slot: the second waits behind the first, which is on the wire. */
+	assert_int_equal(imds_client_wait(c, 50 * USEC_PER_MSEC), 0);
+	assert_int_equal(imds_client_stats(c).max_in_flight, 1);
+	imds_request_cancel(q_queued);
+	imds_request_cancel(q_slow);
+	assert_int_equal(imds_client_pending(c), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_false(slow.done);
+	assert_false(queued.done);
+
+	/* The client goes on; the queued request never reached IMDS. */
+	assert_int_equal(imds_submit(c, MACS_PATH MAC2 "/device-number", on_done, &other, NULL), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	expect_rec_value(&other, "1");
+	assert_false(slow.done);
+	assert_int_equal(fake_count_eventually(&fake, "GET", "/latest/meta-data/instance-type", -1,
+	                                       1),
+	                 1);
+	assert_int_equal(fake_count(&fake, "GET", "/latest/meta-data/local-ipv4", -1), 0);
+}
+
+static size_t open_fds(void)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	(void)closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+static void test_no_fd_leak(void **state)
+{
+	size_t before = open_fds();
+
+	for (int round = 0; round < 3; round++) {
+		_cleanup_client_ struct imds_client *c = default_client();
+		struct done_rec d[ELEMENTSOF(eight)] = {0}, slow = {0};
+		struct imds_request *q = NULL;
+
+		fault("{\"path\": \"meta-data/instance-type\", \"kind\": \"delay\", \"delay_ms\": "
+		      "400, \"count\": 1}");
+		assert_int_equal(imds_submit(c, "meta-data/instance-type", on_done, &slow, &q), 0);
+		for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+			if (i != 1)
+				assert_int_equal(imds_submit(c, eight[i].path, on_done, &d[i], NULL),
+				                 0);
+		while (imds_client_pending(c) > 1)
+			assert_int_equal(imds_client_wait(c, UINT64_MAX), 0);
+		imds_request_cancel(q); /* its connection is mid-request */
+		for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+			if (i != 1)
+				expect_rec_value(&d[i], eight[i].value);
+		assert_true(open_fds() > before); /* kept-alive connections */
+	}
+	assert_int_equal(open_fds(), before);
+}
+
 int main(int argc, char *argv[])
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +830,11 @@ int main(int argc, char *argv[])
 	        cmocka_unit_test_setup(test_trailing_lf_mode_preserved_in_body, reset_fake),
 	        cmocka_unit_test_setup(test_invalid_path_sends_nothing, reset_fake),
 	        cmocka_unit_test(test_options_validated),
+	        cmocka_unit_test_setup(test_parallel_gets_share_one_token_put, reset_fake),
+	        cmocka_unit_test_setup(test_slow_path_does_not_delay_others, reset_fake),
+	        cmocka_unit_test_setup(test_retry_after_is_a_timer_not_a_sleep, reset_fake),
+	        cmocka_unit_test_setup(test_cancel_drops_sent_and_queued_requests, reset_fake),
+	        cmocka_unit_test_setup(test_no_fd_leak, reset_fake),
 	};
 
 	if (argc != 4) {
