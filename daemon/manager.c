@@ -54,6 +54,8 @@ struct iface {
 	unsigned n_repairs;
 	uint64_t suppressed_until;
 	uint64_t added_gen; /* the first IMDS read that can describe it (manager.fetch_gen) */
+	bool has_mac;	    /* mac seen by a pass */
+	uint8_t mac[6];
 };
 
 struct manager {
@@ -65,6 +67,8 @@ struct manager {
 	struct imds_event *imds_event;
 	struct imds_walk *walk; /* the IMDS read in flight (or done, pass pending) */
 	int walk_scope;		/* the interface it is for; 0: all */
+	bool walk_one;		/* it reads walk_mac only */
+	uint8_t walk_mac[6];
 	uint64_t walk_requests0;
 	uint64_t fetch_gen;   /* reads started */
 	uint64_t fetched_gen; /* the last read that succeeded */
@@ -721,6 +725,28 @@ static bool is_dirty(const struct manager *m)
 	return m->dirty_all || m->n_dirty > 0;
 }
 
+/* Puts what a one-ENI read said about mac into md: e (taken, may be NULL: not listed) replaces
+ * the ENI of that MAC, or is added; NULL removes it. */
+static int merge_eni(struct md_instance *md, const uint8_t mac[6], struct md_eni *e)
+{
+	const struct md_eni *old = md_instance_find(md, mac);
+	int r;
+
+	if (old) {
+		size_t i = (size_t)(old - md->enis);
+
+		md_eni_done(&md->enis[i]);
+		md->enis[i] = md->enis[--md->n_enis];
+	}
+	if (e) {
+		r = md_instance_add_take(md, e);
+		if (r < 0)
+			return r;
+	}
+	md_instance_sort(md);
+	return 0;
+}
+
 /* The walk started by start_fetch() is done: observe the kernel now (it may have changed while
  * IMDS was read), plan and apply. */
 static void fetched_pass(struct manager *m)
@@ -732,13 +758,28 @@ static void fetched_pass(struct manager *m)
 	char why[512];
 	int r, walk_r;
 
-	walk_r = imds_walk_result(m->walk, &res.md, NULL, &res.fetch);
+	if (m->walk_one) {
+		struct md_eni eni = {0};
+
+		walk_r = imds_walk_result(m->walk, NULL, &eni, &res.fetch);
+		r = pass_fetch_status(walk_r == -ENOENT ? 0 : walk_r, &res.fetch);
+		if (r >= 0 && m->have_md) {
+			res.md = m->md;
+			m->md = (struct md_instance){0};
+			m->have_md = false;
+			r = merge_eni(&res.md, m->walk_mac, walk_r == 0 ? &eni : NULL);
+		}
+		if (walk_r == 0)
+			md_eni_done(&eni);
+	} else {
+		walk_r = imds_walk_result(m->walk, &res.md, NULL, &res.fetch);
+		r = pass_fetch_status(walk_r, &res.fetch);
+	}
 	imds_walk_figures(m->walk, &paths, &usec_fetch);
 	m->walk = imds_walk_free(m->walk);
 	res.usec_fetch = usec_fetch;
 	res.imds_requests = imds_client_stats(m->imds).requests - m->walk_requests0;
-	r = pass_fetch_status(walk_r, &res.fetch);
-	log_debug("IMDS read: %llu paths, %llu requests in %s",
+	log_debug("IMDS read%s: %llu paths, %llu requests in %s", m->walk_one ? " of one ENI" : "",
 		  (unsigned long long)paths, (unsigned long long)res.imds_requests,
 		  fmt_usec(usec_fetch, why, sizeof(why)));
 
@@ -771,7 +812,12 @@ static void fetched_pass(struct manager *m)
 	if (m->imds_failing)
 		log_info("IMDS can be read again");
 	m->imds_failing = false;
-	m->fetched_gen = m->fetch_gen;
+	if (!m->walk_one)
+		m->fetched_gen = m->fetch_gen;
+	else
+		for (size_t i = 0; i < m->n_ifaces; i++)
+			if (m->ifaces[i].ifindex == m->walk_scope)
+				m->ifaces[i].added_gen = 0; /* described now */
 	pass_finish(m, &o, &res, true, false, t0);
 finish:
 	pass_result_done(&res);
@@ -827,6 +873,15 @@ static void kernel_pass(struct manager *m)
 		pass_result_done(&res);
 		return;
 	}
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		struct iface *f = &m->ifaces[i];
+		const struct klink *l = kstate_link_by_index(&res.observed, f->ifindex);
+
+		if (f->ifindex > 0 && l && l->has_mac) {
+			memcpy(f->mac, l->mac, 6);
+			f->has_mac = true;
+		}
+	}
 	res.md = m->md;
 	m->md = (struct md_instance){0};
 	m->have_md = false;
@@ -846,16 +901,22 @@ static void on_walk_done(struct imds_walk *w, void *userdata)
 	schedule(m);
 }
 
-/* Starts reading IMDS on the loop; the pass follows when the walk is done. */
-static void start_fetch(struct manager *m)
+/* Starts reading IMDS on the loop; the pass follows when the walk is done. A read for one
+ * interface whose MAC is known (hot attach, its retries) reads only that ENI into the kept
+ * metadata: about ten requests instead of ten per ENI. */
+static void start_fetch(struct manager *m, int scope)
 {
+	const struct iface *f = scope > 0 ? iface_find(m, scope) : NULL;
 	int r;
 
 	m->need_fetch = false;
 	m->fetch_gen++;
-	m->walk_scope = !m->dirty_all && m->n_dirty == 1 ? m->dirty[0] : 0;
+	m->walk_scope = scope;
+	m->walk_one = f && f->has_mac && m->have_md;
+	if (m->walk_one)
+		memcpy(m->walk_mac, f->mac, 6);
 	m->walk_requests0 = imds_client_stats(m->imds).requests;
-	r = imds_walk_new(m->imds, NULL, on_walk_done, m, &m->walk);
+	r = imds_walk_new(m->imds, m->walk_one ? m->walk_mac : NULL, on_walk_done, m, &m->walk);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start reading IMDS: %s", STRERROR(r));
 		m->walk = NULL;
@@ -871,10 +932,14 @@ static int run_pass(struct manager *m)
 		fetched_pass(m);
 	/* Without metadata every event needs a read; but a failed read is not retried here,
 	 * only by the per-interface retries, the refresh and new events. */
-	if ((m->need_fetch || (!m->have_md && is_dirty(m))) && !m->walk)
-		start_fetch(m);
+	bool fetch = (m->need_fetch || (!m->have_md && is_dirty(m))) && !m->walk;
+	int scope = !m->dirty_all && m->n_dirty == 1 ? m->dirty[0] : 0;
+
+	/* The kernel pass first: it notes the MACs of new links, for a read of one ENI. */
 	if (is_dirty(m) && m->have_md)
 		kernel_pass(m);
+	if (fetch)
+		start_fetch(m, scope);
 	return 0;
 }
 
