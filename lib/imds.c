@@ -970,6 +970,8 @@ int imds_client_process_timeout(struct imds_client *c)
 
 	if (!c)
 		return -EINVAL;
+	/* A loop's timer fires once: it is not armed any more. */
+	c->loop_usec = UINT64_MAX;
 	if (c->curl_usec <= now) {
 		c->curl_usec = UINT64_MAX; /* curl sets the next one */
 		if (curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running) ==
