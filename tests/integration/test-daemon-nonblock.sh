@@ -3,9 +3,9 @@
 #
 # test-daemon-nonblock: ec2netd's loop never waits for IMDS (issue 4).
 #
-# The fake IMDS answers the MAC listing only after 5 s, so every read of the
-# instance hangs on it (each attempt times out, then the retries) for about
-# 5 s. While such a read is in flight:
+# The fake IMDS answers the MAC listing only after 20 s, so every read of the
+# instance hangs on it (each attempt times out after TimeoutSec=3, then the
+# retries) for about 13 s. While such a read is in flight:
 # 1. an ENI is detached: its rules are gone before the read ends (the daemon
 #    log shows no read completed yet), and WATCHDOG=1 keeps reaching the
 #    NOTIFY_SOCKET listener (WatchdogSec=1s) while the read goes on; when the
@@ -34,14 +34,16 @@ vpc_dhcp_primary
 vpc_metadata "$E2N_TMP/metadata.json"
 vpc_start_imds "$E2N_TMP/metadata.json" || exit $?
 
-WATCHDOG_USEC=1000000 e2n_daemon_start --log-level debug --refresh 0
+CONF=$E2N_TMP/ec2net.conf
+printf '[IMDS]\nTimeoutSec=3\n' >"$CONF"
+WATCHDOG_USEC=1000000 e2n_daemon_start --config "$CONF" --log-level debug --refresh 0
 [[ $(e2n_rules_of "$INST_NS" 10001) == 2 ]] && e2n_log "ok: eth1 configured (table 10001)" \
         || fail "eth1 not configured: $(ip -n "$INST_NS" rule show)"
 grep -q '^WATCHDOG=1' "$E2N_TMP/notify.log" || fail "no WATCHDOG=1 at all"
 
-# Every read of the instance now waits for the listing: 1 s per attempt, 4
+# Every read of the instance now waits for the listing: 3 s per attempt, 4
 # attempts, then "Cannot read IMDS".
-e2n_imds_ctl fault '{"path": "meta-data/network/interfaces/macs/", "kind": "delay", "delay_ms": 5000, "count": -1}'
+e2n_imds_ctl fault '{"path": "meta-data/network/interfaces/macs/", "kind": "delay", "delay_ms": 20000, "count": -1}'
 
 # --- 1. detach and watchdog during a slow read
 READS0=$(count 'IMDS read:' "$LOG")
@@ -61,9 +63,9 @@ else
 fi
 [[ $(e2n_rules_of "$INST_NS" 10000) == 3 ]] || fail "eth0 lost rules: $(ip -n "$INST_NS" rule show)"
 BEFORE=$(e2n_kstate "$INST_NS")
-# Two seconds more of the read, which lasts about 4.7 s (4 attempts of 1 s and
-# the backoff): WatchdogSec=1s means a ping every half second or so; a loop
-# blocked in the read would send none.
+# Two seconds more of the read, which lasts about 12.7 s (4 attempts of 3 s
+# and the backoff): WatchdogSec=1s means a ping every half second or so; a
+# loop blocked in the read would send none.
 sleep 2
 WD=$(($(count '^WATCHDOG=1' "$E2N_TMP/notify.log") - WD0))
 if (($(count 'IMDS read:' "$LOG") != READS0 || $(count 'Cannot read IMDS' "$LOG") != FAILS0)); then
@@ -73,7 +75,7 @@ elif ((WD >= 3)); then
 else
         fail "only $WD WATCHDOG=1 in over 2 s of reading IMDS"
 fi
-if ms=$(e2n_wait_for 15 eval '(($(count "Cannot read IMDS" "$LOG") > FAILS0))'); then
+if ms=$(e2n_wait_for 30 eval '(($(count "Cannot read IMDS" "$LOG") > FAILS0))'); then
         e2n_log "ok: the slow read failed after $ms more ms"
 else
         fail "the slow read did not end: $(tail -5 "$LOG")"
