@@ -641,6 +641,7 @@ static void request_free(struct imds_request *q)
 
 static void request_finish(struct imds_request *q);
 static void request_attempt(struct imds_request *q);
+static void token_done(struct imds_request *q, const struct transfer_result *t);
 
 /* The token PUT, shared by every GET that waits for it: at most one in flight. */
 static void token_request(struct imds_client *c)
@@ -668,10 +669,9 @@ static void token_request(struct imds_client *c)
 	q->start_usec = now_usec();
 	request_link(c, q);
 	c->token_req = q;
-	if (transfer_start(q, c->current) < 0) {
-		q->state = REQ_DONE;
-		reply_fail(&q->reply, IMDS_TRANSIENT, 0, -ENOMEM);
-	}
+	if (transfer_start(q, c->current) < 0)
+		/* The waiting GETs fail this attempt, as for any transport error. */
+		token_done(q, &(struct transfer_result){.error = -ENOMEM});
 }
 
 /* Starts an attempt: wait for a token, or queue for a slot. */
@@ -870,9 +870,12 @@ uint64_t imds_client_next_usec(const struct imds_client *c)
 {
 	uint64_t next = c->curl_usec;
 
-	for (const struct imds_request *q = c->head; q; q = q->next)
+	for (const struct imds_request *q = c->head; q; q = q->next) {
+		if (q->state == REQ_DONE && !q->put)
+			return 0; /* a reply to deliver (one that failed to start) */
 		if (q->state == REQ_WAIT_RETRY && q->retry_usec < next)
 			next = q->retry_usec;
+	}
 	return next;
 }
 
@@ -886,9 +889,11 @@ static void update_timer(struct imds_client *c)
 	c->loop->set_timer(c->loop_userdata, next);
 }
 
-/* Sends queued GETs while slots are free, then delivers final replies. Callbacks may submit
- * or cancel; they only ask for another round. */
-static void settle(struct imds_client *c)
+/* Sends queued GETs while slots are free, then (deliver) calls back for final replies.
+ * Callbacks may submit or cancel; they only ask for another round. Only the process calls
+ * deliver: imds_submit() and imds_request_cancel() never run a callback, so a caller is never
+ * re-entered from them. */
+static void settle(struct imds_client *c, bool deliver)
 {
 	struct imds_request *q;
 
@@ -911,7 +916,7 @@ static void settle(struct imds_client *c)
 				request_finish(q);
 			}
 		}
-		for (;;) {
+		for (; deliver;) {
 			for (q = c->head; q; q = q->next)
 				if (q->state == REQ_DONE && !q->put)
 					break;
@@ -959,7 +964,7 @@ int imds_client_process_fd(struct imds_client *c, int fd, uint32_t revents)
 	if (curl_multi_socket_action(c->multi, fd, mask, &running) == CURLM_OUT_OF_MEMORY)
 		return -ENOMEM;
 	read_info(c);
-	settle(c);
+	settle(c, true);
 	return 0;
 }
 
@@ -984,7 +989,7 @@ int imds_client_process_timeout(struct imds_client *c)
 			q->attempt++;
 			request_attempt(q);
 		}
-	settle(c);
+	settle(c, true);
 	return 0;
 }
 
@@ -1120,7 +1125,7 @@ int imds_submit(struct imds_client *c, const char *path, imds_done_fn done, void
 	request_attempt(q);
 	if (ret)
 		*ret = q;
-	settle(c);
+	settle(c, false);
 	return 0;
 }
 
@@ -1133,7 +1138,7 @@ void imds_request_cancel(struct imds_request *q)
 	c = q->client;
 	request_unlink(q);
 	request_free(q);
-	settle(c);
+	settle(c, false);
 }
 
 struct get_wait {
