@@ -523,6 +523,8 @@ static void test_three_eni_full_read_costs_34_requests(void **state)
 	assert_int_equal(rr.stats.requests, THREE_ENI_REQUESTS);
 	assert_int_equal(rr.stats.token_requests, 1);
 	assert_int_equal(rr.stats.retries, 0);
+	/* The walk reads a level at once: the client's limit was reached. */
+	assert_int_equal(rr.stats.max_in_flight, EC2NET_IMDS_MAX_IN_FLIGHT);
 	printf("# full read of a 3-ENI instance: %llu requests (%llu token PUT), %.1f ms\n",
 	       (unsigned long long)rr.stats.requests, (unsigned long long)rr.stats.token_requests,
 	       (double)rr.usec / 1000.0);
@@ -622,6 +624,87 @@ static void test_500_on_macs_listing_is_eio(void **state)
 	json_object_put(log);
 }
 
+
+static void on_walk_done(struct imds_walk *w, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+}
+
+/* A hot attach reads one ENI: PUT, mac, macs/, B's directory and its 9 keys. Same model as
+ * the full read gives for B. */
+#define ONE_ENI_REQUESTS (1 + 2 + 10)
+
+static void test_one_eni_walk_reads_only_that_eni(void **state)
+{
+	_cleanup_client_ struct imds_client *c = client_for(&base);
+	_cleanup_free_ char *want = NULL, *got = NULL;
+	struct read_result rr;
+	struct imds_walk *w = NULL;
+	struct md_eni eni = {0};
+	json_object *o;
+	unsigned done = 0;
+	uint8_t mac[6];
+
+	load_three_enis();
+	full_read(&base, &rr);
+	assert_int_equal(rr.r, 0);
+	o = md_eni_to_json(find(&rr.md, MAC_B));
+	want = strdup(json_object_to_json_string(o));
+	json_object_put(o);
+	md_instance_done(&rr.md);
+
+	fake_ctl_post(&base, "reset-log", "");
+	assert_int_equal(parse_mac(MAC_B, mac), 0);
+	assert_int_equal(imds_walk_new(c, mac, on_walk_done, &done, &w), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_true(imds_walk_is_done(w));
+	assert_int_equal(done, 1);
+	assert_int_equal(imds_walk_result(w, NULL, &eni, NULL), 0);
+	imds_walk_free(w);
+	o = md_eni_to_json(&eni);
+	got = strdup(json_object_to_json_string(o));
+	json_object_put(o);
+	md_eni_done(&eni);
+	assert_string_equal(got, want);
+	assert_int_equal(imds_client_stats(c).requests, ONE_ENI_REQUESTS);
+	assert_int_equal(fake_count(&base, NULL, NULL, -1), ONE_ENI_REQUESTS);
+	assert_int_equal(fake_count(&base, "GET", "/latest/meta-data/network/interfaces/macs/" MAC_A
+	                                          "/",
+	                            -1),
+	                 0);
+	printf("# read of one ENI of three: %d requests, against %d for all\n", ONE_ENI_REQUESTS,
+	       THREE_ENI_REQUESTS);
+
+	/* Not listed: -ENOENT, after the listing only. */
+	assert_int_equal(parse_mac("0a:00:00:00:00:99", mac), 0);
+	assert_int_equal(imds_walk_new(c, mac, NULL, NULL, &w), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_int_equal(imds_walk_result(w, NULL, &eni, NULL), -ENOENT);
+	imds_walk_free(w);
+}
+
+static void test_walk_freed_midway_cancels_its_requests(void **state)
+{
+	_cleanup_client_ struct imds_client *c = client_for(&base);
+	struct imds_walk *w = NULL;
+	unsigned done = 0;
+
+	load_three_enis();
+	fake_ctl_post(&base, "fault",
+	              "{\"path\": \"meta-data/network/interfaces/macs/" MAC_C "/*\", \"kind\": "
+	              "\"delay\", \"delay_ms\": 500}");
+	assert_int_equal(imds_walk_new(c, NULL, on_walk_done, &done, &w), 0);
+	/* Until C's keys are on the wire (the others answer at once). */
+	while (imds_client_pending(c) > 0 && imds_client_stats(c).requests < 8)
+		assert_int_equal(imds_client_wait(c, 20 * USEC_PER_MSEC), 0);
+	assert_false(imds_walk_is_done(w));
+	assert_true(imds_client_pending(c) > 0);
+	imds_walk_free(w);
+	assert_int_equal(imds_client_pending(c), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_int_equal(done, 0);
+}
+
 static int group_setup(void **state)
 {
 	return fake_imds_start(&base, python, fake_script, base_data, NULL);
@@ -641,6 +724,8 @@ int main(int argc, char *argv[])
 	        cmocka_unit_test_setup(test_500_on_one_enis_local_ipv4s_makes_only_it_incomplete,
 	                               reset_base),
 	        cmocka_unit_test_setup(test_500_on_macs_listing_is_eio, reset_base),
+	        cmocka_unit_test_setup(test_one_eni_walk_reads_only_that_eni, reset_base),
+	        cmocka_unit_test_setup(test_walk_freed_midway_cancels_its_requests, reset_base),
 	};
 
 	if (argc != 5) {
