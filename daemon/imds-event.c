@@ -118,8 +118,8 @@ static void set_timer(void *userdata, uint64_t usec)
 }
 
 static const struct imds_loop loop = {
-	.watch_fd = watch_fd,
-	.set_timer = set_timer,
+        .watch_fd = watch_fd,
+        .set_timer = set_timer,
 };
 
 int imds_event_new(sd_event *e, struct imds_client *c, struct imds_event **ret)

@@ -52,20 +52,20 @@ struct imds_client {
 	bool answered;            /* endpoints[current] has answered at least once */
 	struct imds_options opts; /* opts.endpoints is NULL: use the copies */
 
-	char *token;               /* NULL when none; never logged */
-	uint64_t token_renew_usec; /* CLOCK_MONOTONIC time to get a new one */
-	unsigned token_gen;        /* bumped with every new token */
+	char *token;                    /* NULL when none; never logged */
+	uint64_t token_renew_usec;      /* CLOCK_MONOTONIC time to get a new one */
+	unsigned token_gen;             /* bumped with every new token */
 	struct imds_request *token_req; /* the PUT in flight, NULL when none */
 
 	/* Every request not yet delivered, token PUT included, in submission order. */
 	struct imds_request *head, *tail;
-	size_t n_pending;  /* GETs, for imds_client_pending() */
-	size_t n_running;  /* GET transfers in the multi */
+	size_t n_pending; /* GETs, for imds_client_pending() */
+	size_t n_running; /* GET transfers in the multi */
 
 	struct watched_fd {
 		int fd;
 		uint32_t events;
-	} *fds;
+	} * fds;
 	size_t n_fds, cap_fds;
 	uint64_t curl_usec; /* when curl wants to run; UINT64_MAX: not */
 	uint64_t loop_usec; /* the timer the loop was last given */
@@ -97,10 +97,10 @@ struct imds_request {
 	unsigned attempt; /* 1 for the first attempt */
 	bool renewed;     /* a 401 renewed the token once already */
 	uint64_t retry_usec;
-	size_t tried;     /* endpoints that failed to connect in this attempt */
+	size_t tried; /* endpoints that failed to connect in this attempt */
 	struct transfer_result {
-		long status;         /* HTTP status, 0 when no answer */
-		int error;           /* negative errno of a transport failure, 0 when HTTP answered */
+		long status; /* HTTP status, 0 when no answer */
+		int error;   /* negative errno of a transport failure, 0 when HTTP answered */
 		bool connect_failed; /* nothing was sent: another endpoint may answer */
 	} first;                     /* the preferred endpoint's failure, when none connected */
 	unsigned token_gen;          /* the token this GET carried */
@@ -335,8 +335,7 @@ static size_t read_nothing_cb(char *buffer, size_t size, size_t nitems, void *us
 }
 
 /* The one place where curl's error space becomes a negative errno. */
-static int curl_code_to_errno(const struct imds_request *q, CURLcode code,
-                              bool *ret_connect_failed)
+static int curl_code_to_errno(const struct imds_request *q, CURLcode code, bool *ret_connect_failed)
 {
 	long os_errno = 0;
 	curl_off_t request_size = 0;
@@ -712,7 +711,8 @@ static void request_finish(struct imds_request *q)
 		return;
 	}
 	log_debug("IMDS GET %s: %s (HTTP %ld%s%s)", q->path, imds_result_to_string(rp->result),
-	          rp->http_status, rp->error < 0 ? ", " : "", rp->error < 0 ? STRERROR(rp->error) : "");
+	          rp->http_status, rp->error < 0 ? ", " : "",
+	          rp->error < 0 ? STRERROR(rp->error) : "");
 	q->state = REQ_DONE;
 }
 
@@ -743,9 +743,9 @@ static void token_done(struct imds_request *q, const struct transfer_result *t)
 		ttl_usec = (uint64_t)ttl * USEC_PER_SEC;
 		margin_usec = (uint64_t)EC2NET_IMDS_TOKEN_MARGIN_SEC * USEC_PER_SEC;
 		drop_token(c);
-		c->token_renew_usec = q->start_usec + (ttl_usec >= 2 * margin_usec
-		                                               ? ttl_usec - margin_usec
-		                                               : ttl_usec / 2);
+		c->token_renew_usec =
+		        q->start_usec +
+		        (ttl_usec >= 2 * margin_usec ? ttl_usec - margin_usec : ttl_usec / 2);
 		c->token = TAKE_PTR(q->buf);
 		c->token_gen++;
 		q->size = q->cap = 0;
@@ -1066,7 +1066,8 @@ int imds_client_wait(struct imds_client *c, uint64_t timeout_usec)
 		if (!p)
 			return -ENOMEM;
 		for (size_t i = 0; i < n; i++)
-			p[i] = (struct pollfd){.fd = c->fds[i].fd, .events = (short)c->fds[i].events};
+			p[i] = (struct pollfd){.fd = c->fds[i].fd,
+			                       .events = (short)c->fds[i].events};
 	}
 	r = poll(p, n, timeout_ms);
 	if (r < 0 && errno != EINTR)

@@ -58,7 +58,7 @@ void fake_imds_stop(struct fake_imds *f)
 }
 
 int fake_imds_start(struct fake_imds *f, const char *python, const char *fake_script,
-		    const char *data, const char *dataset)
+                    const char *data, const char *dataset)
 {
 	char port_file[128], log_file[128];
 	FILE *pf;
@@ -222,7 +222,7 @@ size_t fake_count(const struct fake_imds *f, const char *method, const char *pat
 }
 
 size_t fake_count_eventually(const struct fake_imds *f, const char *method, const char *path,
-			     int status, size_t want)
+                             int status, size_t want)
 {
 	size_t n = 0;
 

@@ -20,7 +20,7 @@ struct fake_imds {
 /* Starts python fake_script --data data [--dataset dataset] on 127.0.0.1, port 0. Returns 0, or
  * -1 with a message on stderr. */
 int fake_imds_start(struct fake_imds *f, const char *python, const char *fake_script,
-		    const char *data, const char *dataset);
+                    const char *data, const char *dataset);
 void fake_imds_stop(struct fake_imds *f);
 
 /* POST (body != NULL) or GET /_fake/<op>; returns the answer body (free it), asserts 200. */
@@ -36,7 +36,7 @@ size_t fake_count(const struct fake_imds *f, const char *method, const char *pat
 /* Delayed answers reach the log only when the fake's handler finishes: waits up to 3 s for
  * want of them. */
 size_t fake_count_eventually(const struct fake_imds *f, const char *method, const char *path,
-			     int status, size_t want);
+                             int status, size_t want);
 
 uint64_t test_now_usec(void);
 void test_msleep(unsigned ms);

@@ -345,9 +345,9 @@ static void test_every_fixture_dataset_reads_as_expected(void **state)
 
 		(void)snprintf(where, sizeof(where), "%s--%s", d->stem, d->name);
 		(void)snprintf(path, sizeof(path), "%s/%s.json", expected_dir, where);
-		assert_int_equal(
-		        fake_imds_start(&f, python, fake_script, d->file, d->named ? d->name : NULL),
-		        0);
+		assert_int_equal(fake_imds_start(&f, python, fake_script, d->file,
+		                                 d->named ? d->name : NULL),
+		                 0);
 		full_read(&f, &rr);
 		log = fake_log(&f);
 		n_log = json_object_array_length(log);
@@ -356,7 +356,8 @@ static void test_every_fixture_dataset_reads_as_expected(void **state)
 		for (size_t j = 0; j < n_log; j++) {
 			json_object *e = json_object_array_get_idx(log, j);
 			const char *p = fake_entry_str(e, "path");
-			if (fake_entry_int(e, "status") == 404 && !streq(p, "/latest/meta-data/mac") &&
+			if (fake_entry_int(e, "status") == 404 &&
+			    !streq(p, "/latest/meta-data/mac") &&
 			    !streq(p, "/latest/meta-data/network/interfaces/macs/")) {
 				fprintf(stderr, "# %s: asked for an unlisted path: %s\n", where, p);
 				stray_404++;
@@ -561,8 +562,8 @@ static void test_500_on_one_enis_local_ipv4s_makes_only_it_incomplete(void **sta
 
 	load_three_enis();
 	fake_ctl_post(&base, "fault",
-	         "{\"path\": \"meta-data/network/interfaces/macs/" MAC_B "/local-ipv4s\", "
-	         "\"kind\": \"status\", \"status\": 500, \"count\": -1}");
+	              "{\"path\": \"meta-data/network/interfaces/macs/" MAC_B "/local-ipv4s\", "
+	              "\"kind\": \"status\", \"status\": 500, \"count\": -1}");
 	full_read(&base, &rr);
 	assert_int_equal(rr.r, 0);
 	assert_int_equal(rr.md.n_enis, 3);
@@ -570,8 +571,9 @@ static void test_500_on_one_enis_local_ipv4s_makes_only_it_incomplete(void **sta
 	/* The client retried (3 attempts), then gave up on that one key only. */
 	log = fake_log(&base);
 	assert_int_equal(fake_count_in(log, "GET",
-	                          "/latest/meta-data/network/interfaces/macs/" MAC_B "/local-ipv4s",
-	                          500),
+	                               "/latest/meta-data/network/interfaces/macs/" MAC_B
+	                               "/local-ipv4s",
+	                               500),
 	                 3);
 	assert_int_equal(fake_count_in(log, NULL, NULL, 500), 3);
 	json_object_put(log);
@@ -610,20 +612,19 @@ static void test_500_on_macs_listing_is_eio(void **state)
 
 	load_three_enis();
 	fake_ctl_post(&base, "fault",
-	         "{\"path\": \"meta-data/network/interfaces/macs/\", \"kind\": \"status\", "
-	         "\"status\": 500, \"count\": -1}");
+	              "{\"path\": \"meta-data/network/interfaces/macs/\", \"kind\": \"status\", "
+	              "\"status\": 500, \"count\": -1}");
 	full_read(&base, &rr);
 	assert_int_equal(rr.r, -EIO);
 	assert_int_equal(rr.md.n_enis, 0);
 	assert_string_equal(rr.fetch.failed_path, "meta-data/network/interfaces/macs/");
 	/* Nothing below the listing was asked for. */
 	log = fake_log(&base);
-	assert_int_equal(fake_count_in(log, "GET", "/latest/meta-data/network/interfaces/macs/", 500),
-	                 3);
+	assert_int_equal(
+	        fake_count_in(log, "GET", "/latest/meta-data/network/interfaces/macs/", 500), 3);
 	assert_int_equal(json_object_array_length(log), 1 + 1 + 3);
 	json_object_put(log);
 }
-
 
 static void on_walk_done(struct imds_walk *w, void *userdata)
 {
@@ -668,9 +669,8 @@ static void test_one_eni_walk_reads_only_that_eni(void **state)
 	assert_string_equal(got, want);
 	assert_int_equal(imds_client_stats(c).requests, ONE_ENI_REQUESTS);
 	assert_int_equal(fake_count(&base, NULL, NULL, -1), ONE_ENI_REQUESTS);
-	assert_int_equal(fake_count(&base, "GET", "/latest/meta-data/network/interfaces/macs/" MAC_A
-	                                          "/",
-	                            -1),
+	assert_int_equal(fake_count(&base, "GET",
+	                            "/latest/meta-data/network/interfaces/macs/" MAC_A "/", -1),
 	                 0);
 	printf("# read of one ENI of three: %d requests, against %d for all\n", ONE_ENI_REQUESTS,
 	       THREE_ENI_REQUESTS);

@@ -571,7 +571,6 @@ static void test_options_validated(void **state)
 	assert_string_equal(imds_result_to_string(IMDS_TRANSIENT), "transient");
 }
 
-
 /* ---- the multi client: parallel, non-blocking ------------------------------------------- */
 
 #define MAC2 "0e:49:61:0f:c3:12"
@@ -760,9 +759,8 @@ static void test_cancel_drops_sent_and_queued_requests(void **state)
 	assert_int_equal(imds_client_run(c), 0);
 	expect_rec_value(&other, "1");
 	assert_false(slow.done);
-	assert_int_equal(fake_count_eventually(&fake, "GET", "/latest/meta-data/instance-type", -1,
-	                                       1),
-	                 1);
+	assert_int_equal(
+	        fake_count_eventually(&fake, "GET", "/latest/meta-data/instance-type", -1, 1), 1);
 	assert_int_equal(fake_count(&fake, "GET", "/latest/meta-data/local-ipv4", -1), 0);
 }
 
@@ -793,8 +791,8 @@ static void test_no_fd_leak(void **state)
 		assert_int_equal(imds_submit(c, "meta-data/instance-type", on_done, &slow, &q), 0);
 		for (size_t i = 0; i < ELEMENTSOF(eight); i++)
 			if (i != 1)
-				assert_int_equal(imds_submit(c, eight[i].path, on_done, &d[i], NULL),
-				                 0);
+				assert_int_equal(
+				        imds_submit(c, eight[i].path, on_done, &d[i], NULL), 0);
 		while (imds_client_pending(c) > 1)
 			assert_int_equal(imds_client_wait(c, UINT64_MAX), 0);
 		imds_request_cancel(q); /* its connection is mid-request */
