@@ -763,7 +763,11 @@ static void fetched_pass(struct manager *m)
 
 		walk_r = imds_walk_result(m->walk, NULL, &eni, &res.fetch);
 		r = pass_fetch_status(walk_r == -ENOENT ? 0 : walk_r, &res.fetch);
-		if (r >= 0 && m->have_md) {
+		/* One ENI is merged into the kept metadata, never planned alone: an instance of
+		 * one ENI would look like "IMDS lists no other". */
+		if (r >= 0 && !m->have_md)
+			r = -ENODATA;
+		if (r >= 0) {
 			res.md = m->md;
 			m->md = (struct md_instance){0};
 			m->have_md = false;
