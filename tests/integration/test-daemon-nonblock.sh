@@ -10,7 +10,11 @@
 #    log shows no read completed yet), and WATCHDOG=1 keeps reaching the
 #    NOTIFY_SOCKET listener (WatchdogSec=1s) while the read goes on; when the
 #    read fails nothing else changes;
-# 2. SIGTERM: ec2netd exits 0 without waiting for the read, the network as it
+# 2. an ENI leaves and comes back at another device number (2 -> 3) while
+#    IMDS is slow: it is not configured from the metadata read before (no
+#    rule of table 10002 while the read is in flight); once IMDS answers it
+#    gets table 10003;
+# 3. SIGTERM: ec2netd exits 0 without waiting for the read, the network as it
 #    was.
 #
 # Needs root; exit 77 (skip) otherwise, except in CI.
@@ -30,6 +34,7 @@ vpc_subnet A 10.0.1.0/24 2001:db8:1::/64
 vpc_subnet B 10.0.2.0/24
 vpc_eni eth0 0e:e2:00:00:04:10 A 0 -- 10.0.1.10 10.0.1.11 -6 2001:db8:1::10
 vpc_eni eth1 0e:e2:00:00:04:11 B 1 -- 10.0.2.20 10.0.2.21
+vpc_eni eth2 0e:e2:00:00:04:12 B 2 -- 10.0.2.30
 vpc_dhcp_primary
 vpc_metadata "$E2N_TMP/metadata.json"
 vpc_start_imds "$E2N_TMP/metadata.json" || exit $?
@@ -37,8 +42,9 @@ vpc_start_imds "$E2N_TMP/metadata.json" || exit $?
 CONF=$E2N_TMP/ec2net.conf
 printf '[IMDS]\nTimeoutSec=3\n' >"$CONF"
 WATCHDOG_USEC=1000000 e2n_daemon_start --config "$CONF" --log-level debug --refresh 0
-[[ $(e2n_rules_of "$INST_NS" 10001) == 2 ]] && e2n_log "ok: eth1 configured (table 10001)" \
-        || fail "eth1 not configured: $(ip -n "$INST_NS" rule show)"
+[[ $(e2n_rules_of "$INST_NS" 10001) == 2 && $(e2n_rules_of "$INST_NS" 10002) == 1 ]] \
+        && e2n_log "ok: eth1 and eth2 configured (tables 10001, 10002)" \
+        || fail "eth1, eth2 not configured: $(ip -n "$INST_NS" rule show)"
 grep -q '^WATCHDOG=1' "$E2N_TMP/notify.log" || fail "no WATCHDOG=1 at all"
 
 # Every read of the instance now waits for the listing: 3 s per attempt, 4
@@ -84,7 +90,32 @@ AFTER=$(e2n_kstate "$INST_NS")
 [[ "$BEFORE" == "$AFTER" ]] && e2n_log "ok: the failed read changed nothing" \
         || fail "the failed read changed the network: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
 
-# --- 2. SIGTERM during a slow read
+# --- 2. back at another device number while IMDS is slow
+run "$INST_NS" ip link set eth2 netns "$VPC_NS" || die "move eth2 out"
+e2n_wait_for 4 eval '[[ $(e2n_rules_of "$INST_NS" 10002) == 0 ]]' >/dev/null \
+        || fail "rules of 10002 left after eth2 went: $(ip -n "$INST_NS" rule show)"
+ENI_DEV[eth2]=3
+vpc_imds_update
+READS0=$(count 'IMDS read' "$LOG")
+run "$VPC_NS" ip link set eth2 netns "$INST_NS" || die "move eth2 back"
+sleep 1 # the read for eth2 waits for the listing; kernel-only passes ran
+if (($(count 'IMDS read' "$LOG") != READS0)); then
+        fail "the read for eth2 ended too soon: not proven"
+elif [[ $(e2n_rules_of "$INST_NS" 10002) == 0 && $(e2n_rules_of "$INST_NS" 10003) == 0 ]]; then
+        e2n_log "ok: eth2 not configured from the old metadata while IMDS is read"
+else
+        fail "eth2 configured before IMDS said what it is: $(ip -n "$INST_NS" rule show)"
+fi
+e2n_imds_ctl clear-faults
+if ms=$(e2n_wait_for 10 eval '[[ $(e2n_rules_of "$INST_NS" 10003) == 1 ]]'); then
+        e2n_log "ok: eth2 configured with table 10003 $ms ms after IMDS answered again"
+else
+        fail "eth2 not configured with 10003: $(ip -n "$INST_NS" rule show)"
+fi
+[[ $(e2n_rules_of "$INST_NS" 10002) == 0 ]] || fail "table 10002 rules: $(ip -n "$INST_NS" rule show)"
+e2n_imds_ctl fault '{"path": "meta-data/network/interfaces/macs/", "kind": "delay", "delay_ms": 20000, "count": -1}'
+
+# --- 3. SIGTERM during a slow read
 READS0=$(count 'IMDS read:' "$LOG")
 FAILS0=$(count 'Cannot read IMDS' "$LOG")
 N0=$(count 'Reloading' "$LOG")
