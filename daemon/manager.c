@@ -17,6 +17,7 @@
 #include "backoff.h"
 #include "diag.h"
 #include "ec2net-defs.h"
+#include "imds-event.h"
 #include "imds-fetch.h"
 #include "kernel.h"
 #include "lock.h"
@@ -52,6 +53,9 @@ struct iface {
 	uint64_t repairs[DRIFT_MAX + 1]; /* ring of drift repair times */
 	unsigned n_repairs;
 	uint64_t suppressed_until;
+	uint64_t added_gen; /* the first IMDS read that can describe it (manager.fetch_gen) */
+	bool has_mac;	    /* mac seen by a pass */
+	uint8_t mac[6];
 };
 
 struct manager {
@@ -60,12 +64,21 @@ struct manager {
 	struct config config;
 	const char *endpoints_storage[2];
 	struct imds_client *imds;
+	struct imds_event *imds_event;
+	struct imds_walk *walk; /* the IMDS read in flight (or done, pass pending) */
+	int walk_scope;		/* the interface it is for; 0: all */
+	bool walk_one;		/* it reads walk_mac only */
+	uint8_t walk_mac[6];
+	uint64_t walk_requests0;
+	uint64_t fetch_gen;   /* reads started */
+	uint64_t fetched_gen; /* the last read that succeeded */
 	struct kernel *kernel;
 	struct uevent_watch *uevent;
 	struct rtnl_watch *rtnl;
 	sd_event_source *defer, *retry_timer, *refresh_timer;
 
 	bool dirty_all, need_fetch;
+	bool dirty_fetch; /* an IMDS event is among the dirty marks */
 	int *dirty;
 	size_t n_dirty, cap_dirty;
 
@@ -155,7 +168,7 @@ static void schedule(struct manager *m)
 void manager_mark_dirty(struct manager *m, int ifindex, bool fetch)
 {
 	if (fetch)
-		m->need_fetch = true;
+		m->need_fetch = m->dirty_fetch = true;
 	if (ifindex <= 0)
 		m->dirty_all = true;
 	else {
@@ -179,7 +192,10 @@ void manager_link_added(struct manager *m, int ifindex, const char *ifname)
 	}
 	f = iface_get(m, ifindex);
 	if (f) {
-		*f = (struct iface){.ifindex = ifindex, .tracked = true, .wait_since = mono_usec()};
+		*f = (struct iface){.ifindex = ifindex,
+				    .tracked = true,
+				    .wait_since = mono_usec(),
+				    .added_gen = m->fetch_gen + 1};
 		snprintf(f->name, sizeof(f->name), "%s", ifname ? ifname : "");
 	}
 	log_debug("%s: added (ifindex %d)", ifname ? ifname : "?", ifindex);
@@ -471,21 +487,6 @@ static void account_repairs(struct manager *m, const struct pass_result *res,
 	}
 }
 
-/* A secondary ENI with device-number 0 and no network card is IMDS not being ready yet (the
- * primary is device 0): configuring it would claim the primary's table. */
-static void hold_unready_enis(struct pass_result *res)
-{
-	if (res->md.primary_mac_status != MD_KNOWN)
-		return;
-	for (size_t i = 0; i < res->md.n_enis; i++) {
-		struct md_eni *e = &res->md.enis[i];
-
-		if (!e->is_primary && e->device_number_status == MD_KNOWN &&
-		    e->device_number == 0 && e->network_card_status != MD_KNOWN && !e->error)
-			md_eni_set_error(e, "device-number 0 on a secondary ENI, IMDS not ready");
-	}
-}
-
 /* Drift hold-off: an interface we stopped fighting for is left alone by every pass until its
  * hold-off ends, as the planner leaves an ENI that IMDS cannot describe (nothing added, nothing
  * deleted). Skipping its events in on_rtnl() is not enough: rule notifications name no
@@ -524,12 +525,14 @@ static bool eni_ready(const struct md_eni *e)
 	return e && md_eni_is_usable(e);
 }
 
-/* Retry state after a pass that read IMDS (ok) or failed to (!ok). */
-static void update_retries(struct manager *m, const struct pass_result *res, bool ok)
+/* Retry state after a pass that read IMDS (ok) or failed to (!ok). A pass on the kept
+ * metadata (!fresh) only notes the interfaces it configured: whether IMDS describes the others
+ * is for the fetch in flight to say. */
+static void update_retries(struct manager *m, const struct pass_result *res, bool ok, bool fresh)
 {
 	uint64_t now = now_usec(m);
 
-	if (ok)
+	if (ok && fresh)
 		/* Links IMDS lists but cannot be configured yet are retried too (boot). */
 		for (size_t i = 0; i < res->observed.n_links; i++) {
 			const struct klink *l = &res->observed.links[i];
@@ -573,7 +576,7 @@ static void update_retries(struct manager *m, const struct pass_result *res, boo
 			f->attempt = 0;
 			continue;
 		}
-		if (f->gave_up)
+		if (f->gave_up || !fresh)
 			continue;
 		why = !ok	      ? "IMDS cannot be read"
 		      : !e	      ? "not listed in IMDS yet"
@@ -669,109 +672,318 @@ static void write_state(struct manager *m, const char *result, const struct pass
 
 /* ---- the pass ---- */
 
-static int run_pass(struct manager *m)
+/* Plans and applies on res (observed and md filled), reports, and keeps the metadata. fresh:
+ * md was just read from IMDS; drift: no IMDS event asked for this pass. */
+static void pass_finish(struct manager *m, struct pass_options *o, struct pass_result *res,
+			bool fresh, bool drift, uint64_t t0)
 {
-	struct pass_options o = {.config = &m->config, .imds = m->imds, .kernel = m->kernel};
-	struct pass_result res = {0};
 	struct down_marks down = {0};
-	_cleanup_close_ int lock_fd = -EBADF;
-	bool fetch = m->need_fetch || !m->have_md, drift = !m->need_fetch;
 	struct counts *c = NULL;
 	size_t n_c = 0;
-	uint64_t t0 = mono_usec(), usec;
-	char why[512];
+	uint64_t usec;
+	char buf[64];
 	int r;
-
-	o.only_ifindex = !m->dirty_all && m->n_dirty == 1 ? m->dirty[0] : 0;
-	m->dirty_all = m->need_fetch = false;
-	m->n_dirty = 0;
-
-	lock_fd = lock_take(m->opts.state_dir, true);
-	if (lock_fd < 0)
-		log_warning_errno(lock_fd, "Failed to take the lock in '%s', going on: %s",
-				  m->opts.state_dir, STRERROR(lock_fd));
-
-	if (fetch) {
-		r = pass_gather(&o, &res);
-		if (r == -EIO) {
-			(void)log_internal(m->imds_failing ? LOG_DEBUG : LOG_WARNING, 0, NULL,
-					   "Cannot read IMDS, nothing changed: %s",
-					   res.fetch.n_failures
-						   ? imds_fetch_describe_failure(&res.fetch, why,
-										 sizeof(why))
-						   : "the interface listing is missing or bad");
-			m->imds_failing = true;
-			update_retries(m, &res, false);
-			write_state(m, "imds-error", &res, mono_usec() - t0);
-			notify_status("IMDS cannot be read, nothing changed");
-			goto finish;
-		}
-		if (r < 0)
-			goto failed;
-		if (m->imds_failing)
-			log_info("IMDS can be read again");
-		m->imds_failing = false;
-		hold_unready_enis(&res);
-	} else {
-		r = kernel_observe(m->kernel, &res.observed);
-		if (r < 0)
-			goto failed;
-		res.md = m->md;
-		m->md = (struct md_instance){0};
-		m->have_md = false;
-	}
 
 	r = marks_read(m->opts.state_dir, &down);
 	if (r < 0)
 		log_warning_errno(r, "Failed to read the down marks in '%s', ignoring: %s",
 				  m->opts.state_dir, STRERROR(r));
-	o.down_macs = (const uint8_t(*)[6])down.macs;
-	o.n_down_macs = down.n;
-	hold_fought_enis(m, &res);
-	r = pass_plan_apply(&o, &res);
-	release_fought_enis(&res);
-	if (r < 0)
-		goto failed;
+	o->down_macs = (const uint8_t(*)[6])down.macs;
+	o->n_down_macs = down.n;
+	hold_fought_enis(m, res);
+	r = pass_plan_apply(o, res);
+	release_fought_enis(res);
+	marks_done(&down);
+	if (r < 0) {
+		log_error("Pass failed, nothing changed: %s", STRERROR(r));
+		notify_status("Pass failed: %s", STRERROR(r));
+		m->need_fetch = true; /* next event retries from scratch */
+		/* The metadata is still good. */
+		if (!m->have_md) {
+			m->md = res->md;
+			res->md = (struct md_instance){0};
+			m->have_md = true;
+		}
+		return;
+	}
 
 	usec = mono_usec() - t0;
-	report_ops(m, &res, usec, &c, &n_c);
-	if (drift && res.plan.n_ops > 0)
-		account_repairs(m, &res, c, n_c);
-	if (fetch)
-		update_retries(m, &res, true);
-	else
-		rearm_retry_timer(m);
-	if (res.plan.n_ops == 0)
+	report_ops(m, res, usec, &c, &n_c);
+	if (drift && res->plan.n_ops > 0)
+		account_repairs(m, res, c, n_c);
+	free(c);
+	update_retries(m, res, true, fresh);
+	if (res->plan.n_ops == 0)
 		log_debug("Pass: nothing to do (%s, IMDS %llu requests, netlink %llu sent)",
-			  fmt_usec(usec, why, sizeof(why)), (unsigned long long)res.imds_requests,
-			  (unsigned long long)res.netlink_sent);
+			  fmt_usec(usec, buf, sizeof(buf)), (unsigned long long)res->imds_requests,
+			  (unsigned long long)res->netlink_sent);
 
 	json_object_put(m->state_ifaces);
-	m->state_ifaces = build_state_ifaces(m, &res);
-	write_state(m, res.apply.failed ? "failed" : "ok", &res, usec);
+	m->state_ifaces = build_state_ifaces(m, res);
+	write_state(m, res->apply.failed ? "failed" : "ok", res, usec);
 	notify_status("%zu interfaces managed, last pass %zu ops in %.1f ms",
-		      count_managed(m, &res), res.plan.n_ops, usec / 1000.0);
+		      count_managed(m, res), res->plan.n_ops, usec / 1000.0);
 
 	/* Keep the metadata for passes that only need the kernel (drift, detach). */
 	md_instance_done(&m->md);
-	m->md = res.md;
-	res.md = (struct md_instance){0};
+	m->md = res->md;
+	res->md = (struct md_instance){0};
 	m->have_md = true;
-	goto finish;
+}
 
-failed:
-	log_error("Pass failed, nothing changed: %s", STRERROR(r));
-	notify_status("Pass failed: %s", STRERROR(r));
-	m->need_fetch = true; /* next event retries from scratch */
-finish:
-	free(c);
-	marks_done(&down);
-	pass_result_done(&res);
-	if (!m->ready) {
-		m->ready = true;
-		notify_ready();
-		log_info("Started");
+static void pass_ready(struct manager *m)
+{
+	if (m->ready)
+		return;
+	m->ready = true;
+	notify_ready();
+	log_info("Started");
+}
+
+static int take_lock(struct manager *m)
+{
+	int fd = lock_take(m->opts.state_dir, true);
+
+	if (fd < 0)
+		log_warning_errno(fd, "Failed to take the lock in '%s', going on: %s",
+				  m->opts.state_dir, STRERROR(fd));
+	return fd;
+}
+
+/* The scope of the next pass: one interface, or 0 for all. Clears the dirty set. */
+static int take_dirty(struct manager *m)
+{
+	int ifindex = !m->dirty_all && m->n_dirty == 1 ? m->dirty[0] : 0;
+
+	m->dirty_all = m->dirty_fetch = false;
+	m->n_dirty = 0;
+	return ifindex;
+}
+
+static bool is_dirty(const struct manager *m)
+{
+	return m->dirty_all || m->n_dirty > 0;
+}
+
+/* Puts what a one-ENI read said about mac into md: e (taken, may be NULL: not listed) replaces
+ * the ENI of that MAC, or is added; NULL removes it. */
+static int merge_eni(struct md_instance *md, const uint8_t mac[6], struct md_eni *e)
+{
+	const struct md_eni *old = md_instance_find(md, mac);
+	int r;
+
+	if (old) {
+		size_t i = (size_t)(old - md->enis);
+
+		md_eni_done(&md->enis[i]);
+		md->enis[i] = md->enis[--md->n_enis];
 	}
+	if (e) {
+		r = md_instance_add_take(md, e);
+		if (r < 0)
+			return r;
+	}
+	md_instance_sort(md);
+	return 0;
+}
+
+/* The walk started by start_fetch() is done: observe the kernel now (it may have changed while
+ * IMDS was read), plan and apply. */
+static void fetched_pass(struct manager *m)
+{
+	struct pass_options o = {.config = &m->config, .imds = m->imds, .kernel = m->kernel};
+	struct pass_result res = {.fetch = {.client = m->imds}};
+	_cleanup_close_ int lock_fd = -EBADF;
+	uint64_t t0 = mono_usec(), paths = 0, usec_fetch = 0;
+	char why[512];
+	int r, walk_r;
+
+	if (m->walk_one) {
+		struct md_eni eni = {0};
+
+		walk_r = imds_walk_result(m->walk, NULL, &eni, &res.fetch);
+		r = pass_fetch_status(walk_r == -ENOENT ? 0 : walk_r, &res.fetch);
+		/* One ENI is merged into the kept metadata, never planned alone: an instance of
+		 * one ENI would look like "IMDS lists no other". */
+		if (r >= 0 && !m->have_md)
+			r = -ENODATA;
+		if (r >= 0) {
+			res.md = m->md;
+			m->md = (struct md_instance){0};
+			m->have_md = false;
+			r = merge_eni(&res.md, m->walk_mac, walk_r == 0 ? &eni : NULL);
+		}
+		if (walk_r == 0)
+			md_eni_done(&eni);
+	} else {
+		walk_r = imds_walk_result(m->walk, &res.md, NULL, &res.fetch);
+		r = pass_fetch_status(walk_r, &res.fetch);
+	}
+	imds_walk_figures(m->walk, &paths, &usec_fetch);
+	m->walk = imds_walk_free(m->walk);
+	res.usec_fetch = usec_fetch;
+	res.imds_requests = imds_client_stats(m->imds).requests - m->walk_requests0;
+	log_debug("IMDS read%s: %llu paths, %llu requests in %s", m->walk_one ? " of one ENI" : "",
+		  (unsigned long long)paths, (unsigned long long)res.imds_requests,
+		  fmt_usec(usec_fetch, why, sizeof(why)));
+
+	/* Events since the walk started widen the pass. */
+	o.only_ifindex = is_dirty(m) ? 0 : m->walk_scope;
+	(void)take_dirty(m);
+
+	lock_fd = take_lock(m);
+	if (r == -EIO) {
+		(void)log_internal(m->imds_failing ? LOG_DEBUG : LOG_WARNING, 0, NULL,
+				   "Cannot read IMDS, nothing changed: %s",
+				   res.fetch.n_failures
+					   ? imds_fetch_describe_failure(&res.fetch, why, sizeof(why))
+					   : "the interface listing is missing or bad");
+		m->imds_failing = true;
+		if (pass_observe(&o, &res) >= 0)
+			update_retries(m, &res, false, true);
+		write_state(m, "imds-error", &res, mono_usec() - t0);
+		notify_status("IMDS cannot be read, nothing changed");
+		goto finish;
+	}
+	if (r >= 0)
+		r = pass_observe(&o, &res);
+	if (r < 0) {
+		log_error("Pass failed, nothing changed: %s", STRERROR(r));
+		notify_status("Pass failed: %s", STRERROR(r));
+		m->need_fetch = true;
+		goto finish;
+	}
+	if (m->imds_failing)
+		log_info("IMDS can be read again");
+	m->imds_failing = false;
+	if (!m->walk_one)
+		m->fetched_gen = m->fetch_gen;
+	else
+		for (size_t i = 0; i < m->n_ifaces; i++)
+			if (m->ifaces[i].ifindex == m->walk_scope)
+				m->ifaces[i].added_gen = 0; /* described now */
+	pass_finish(m, &o, &res, true, false, t0);
+finish:
+	pass_result_done(&res);
+	pass_ready(m);
+}
+
+/* A link added since the last successful read may be an ENI attached again at another device
+ * number: the kept metadata would give it the wrong table. Until a read that started after the
+ * add says what it is, its ENI counts as incomplete (nothing added, nothing removed). Returns
+ * how many ENIs (indexes into res->md.enis, at most n) were held, for the caller to undo. */
+static size_t hold_new_links(struct manager *m, struct pass_result *res, size_t *held, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->n_ifaces && k < n; i++) {
+		const struct iface *f = &m->ifaces[i];
+		const struct klink *l;
+
+		if (f->ifindex <= 0 || f->added_gen <= m->fetched_gen)
+			continue;
+		l = kstate_link_by_index(&res->observed, f->ifindex);
+		if (!l || !l->has_mac)
+			continue;
+		for (size_t e = 0; e < res->md.n_enis && k < n; e++)
+			if (memcmp(res->md.enis[e].mac, l->mac, 6) == 0 &&
+			    !res->md.enis[e].incomplete) {
+				res->md.enis[e].incomplete = true;
+				held[k++] = e;
+			}
+	}
+	return k;
+}
+
+/* A pass on the kept metadata: the kernel changed (drift, detach, a link IMDS already
+ * describes), nothing to read from IMDS for it. */
+static void kernel_pass(struct manager *m)
+{
+	struct pass_options o = {.config = &m->config, .imds = m->imds, .kernel = m->kernel};
+	struct pass_result res = {.fetch = {.client = m->imds}};
+	_cleanup_close_ int lock_fd = -EBADF;
+	bool drift = !m->dirty_fetch;
+	uint64_t t0 = mono_usec();
+	size_t held[64], n_held;
+	int r;
+
+	o.only_ifindex = take_dirty(m);
+	lock_fd = take_lock(m);
+	r = pass_observe(&o, &res);
+	if (r < 0) {
+		log_error("Pass failed, nothing changed: %s", STRERROR(r));
+		notify_status("Pass failed: %s", STRERROR(r));
+		m->need_fetch = true;
+		pass_result_done(&res);
+		return;
+	}
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		struct iface *f = &m->ifaces[i];
+		const struct klink *l = kstate_link_by_index(&res.observed, f->ifindex);
+
+		if (f->ifindex > 0 && l && l->has_mac) {
+			memcpy(f->mac, l->mac, 6);
+			f->has_mac = true;
+		}
+	}
+	res.md = m->md;
+	m->md = (struct md_instance){0};
+	m->have_md = false;
+	n_held = hold_new_links(m, &res, held, ELEMENTSOF(held));
+	pass_finish(m, &o, &res, false, drift, t0);
+	for (size_t i = 0; i < n_held && m->have_md; i++)
+		m->md.enis[held[i]].incomplete = false;
+	pass_result_done(&res);
+	rearm_retry_timer(m);
+}
+
+static void on_walk_done(struct imds_walk *w, void *userdata)
+{
+	struct manager *m = userdata;
+
+	/* The pass runs from the defer source, like every other. */
+	schedule(m);
+}
+
+/* Starts reading IMDS on the loop; the pass follows when the walk is done. A read for one
+ * interface whose MAC is known (hot attach, its retries) reads only that ENI into the kept
+ * metadata: about ten requests instead of ten per ENI. */
+static void start_fetch(struct manager *m, int scope)
+{
+	const struct iface *f = scope > 0 ? iface_find(m, scope) : NULL;
+	int r;
+
+	m->need_fetch = false;
+	m->fetch_gen++;
+	m->walk_scope = scope;
+	m->walk_one = f && f->has_mac && m->have_md;
+	if (m->walk_one)
+		memcpy(m->walk_mac, f->mac, 6);
+	m->walk_requests0 = imds_client_stats(m->imds).requests;
+	r = imds_walk_new(m->imds, m->walk_one ? m->walk_mac : NULL, on_walk_done, m, &m->walk);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start reading IMDS: %s", STRERROR(r));
+		m->walk = NULL;
+		m->need_fetch = true;
+	}
+}
+
+/* Once per loop iteration after the events: finish a fetch that is done, start one that is
+ * wanted, and run what only needs the kernel at once, even while IMDS is being read. */
+static int run_pass(struct manager *m)
+{
+	if (m->walk && imds_walk_is_done(m->walk))
+		fetched_pass(m);
+	/* Without metadata every event needs a read; but a failed read is not retried here,
+	 * only by the per-interface retries, the refresh and new events. */
+	bool fetch = (m->need_fetch || (!m->have_md && is_dirty(m))) && !m->walk;
+	int scope = !m->dirty_all && m->n_dirty == 1 ? m->dirty[0] : 0;
+
+	/* The kernel pass first: it notes the MACs of new links, for a read of one ENI. */
+	if (is_dirty(m) && m->have_md)
+		kernel_pass(m);
+	if (fetch)
+		start_fetch(m, scope);
 	return 0;
 }
 
@@ -782,16 +994,38 @@ static int on_defer(sd_event_source *s, void *userdata)
 
 /* ---- lifecycle ---- */
 
-static int open_imds(struct manager *m, struct imds_client **ret)
+/* Drops the IMDS client, its loop binding and the read in flight. */
+static void close_imds(struct manager *m)
 {
+	m->walk = imds_walk_free(m->walk);
+	m->imds_event = imds_event_free(m->imds_event);
+	m->imds = imds_client_free(m->imds);
+}
+
+/* A client on the loop, replacing the current one. */
+static int open_imds(struct manager *m)
+{
+	struct imds_client *c = NULL;
+	struct imds_event *x = NULL;
 	struct imds_options o;
 	int r;
 
 	imds_options_from_config(&m->config, imds_endpoint_override(m->opts.imds_endpoint),
 				 m->endpoints_storage, &o);
-	r = imds_client_new(&o, ret);
+	r = imds_client_new(&o, &c);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the IMDS client: %s", STRERROR(r));
+	r = imds_event_new(m->event, c, &x);
+	if (r < 0) {
+		imds_client_free(c);
+		return log_error_errno(r, "Failed to put the IMDS client on the event loop: %s",
+				       STRERROR(r));
+	}
+	if (m->walk)
+		m->need_fetch = true; /* read again with the new client */
+	close_imds(m);
+	m->imds = c;
+	m->imds_event = x;
 	return 0;
 }
 
@@ -807,7 +1041,7 @@ int manager_new(sd_event *e, const struct manager_options *o, struct config *con
 	m->opts = *o;
 	m->config = *config;
 	*config = (struct config){0};
-	r = open_imds(m, &m->imds);
+	r = open_imds(m);
 	if (r < 0)
 		goto fail;
 	r = kernel_open(&m->kernel);
@@ -852,7 +1086,6 @@ void manager_reload(struct manager *m)
 {
 	struct diag_list diags = {0};
 	struct config c = {0};
-	struct imds_client *imds = NULL;
 	int r;
 
 	notify_reloading();
@@ -869,10 +1102,7 @@ void manager_reload(struct manager *m)
 	} else {
 		config_done(&m->config);
 		m->config = c;
-		if (open_imds(m, &imds) >= 0) {
-			imds_client_free(m->imds);
-			m->imds = imds;
-		}
+		(void)open_imds(m); /* on failure the old client stays */
 		rearm_refresh_timer(m);
 		log_info("Configuration reloaded");
 	}
@@ -890,7 +1120,7 @@ struct manager *manager_free(struct manager *m)
 	uevent_watch_free(m->uevent);
 	rtnl_watch_free(m->rtnl);
 	kernel_free(m->kernel);
-	imds_client_free(m->imds);
+	close_imds(m);
 	md_instance_done(&m->md);
 	json_object_put(m->state_ifaces);
 	config_done(&m->config);

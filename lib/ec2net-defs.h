@@ -31,6 +31,8 @@
 #define EC2NET_IMDS_TIMEOUT_SEC 1u
 #define EC2NET_IMDS_CONNECT_TIMEOUT_MSEC 250u
 #define EC2NET_IMDS_ATTEMPTS 4u
+/* Requests in flight at once per client (imds.md §5: "a few", 1-4). */
+#define EC2NET_IMDS_MAX_IN_FLIGHT 4u
 #define EC2NET_IMDS_BACKOFF_INITIAL_USEC (100u * 1000u)
 #define EC2NET_IMDS_BACKOFF_MAX_USEC (2u * 1000u * 1000u)
 

@@ -206,6 +206,16 @@ static int walk_mac_listing(md_get_fn fn, void *userdata, char ***ret)
 	return 0;
 }
 
+/* A secondary ENI with device-number 0 and no network card is IMDS not being ready yet (the
+ * primary is device 0, imds.md §7): configuring it would claim the primary's table. Held back as
+ * invalid until IMDS shows its real number; the daemon retries it, ec2netctl leaves it alone. */
+static void hold_unready(struct md_eni *e, enum md_status primary_status)
+{
+	if (primary_status == MD_KNOWN && !e->is_primary && e->device_number_status == MD_KNOWN &&
+	    e->device_number == 0 && e->network_card_status != MD_KNOWN && !e->error)
+		md_eni_set_error(e, "device-number 0 on a secondary ENI, IMDS not ready");
+}
+
 int md_walk_instance(md_get_fn fn, void *userdata, struct md_instance *ret)
 {
 	_cleanup_(md_instance_done) struct md_instance m = {0};
@@ -231,8 +241,10 @@ int md_walk_instance(md_get_fn fn, void *userdata, struct md_instance *ret)
 		e.is_primary =
 			m.primary_mac_status == MD_KNOWN && memcmp(mac, m.primary_mac, 6) == 0;
 		r = walk_mac(fn, userdata, &e);
-		if (r >= 0)
+		if (r >= 0) {
+			hold_unready(&e, m.primary_mac_status);
 			r = md_instance_add_take(&m, &e);
+		}
 		if (r < 0) {
 			md_eni_done(&e);
 			return r;
@@ -267,6 +279,7 @@ int md_walk_eni(md_get_fn fn, void *userdata, const uint8_t mac[6], struct md_en
 		md_eni_done(&e);
 		return r;
 	}
+	hold_unready(&e, st);
 	*ret = e;
 	return 0;
 }

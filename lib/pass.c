@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One pass (pass.h). The IMDS read goes through imds_fetch_instance(), the parallel walk; the
+ * daemon runs the same steps with the walk on its event loop (pass_observe, then
+ * pass_plan_apply once the walk is done). */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -25,33 +28,47 @@ void pass_result_done(struct pass_result *r)
 	*r = (struct pass_result){0};
 }
 
-int pass_gather(const struct pass_options *o, struct pass_result *ret)
+int pass_observe(const struct pass_options *o, struct pass_result *r)
 {
-	struct pass_result *r = ret;
-	struct imds_stats i0 = imds_client_stats(o->imds);
 	struct kernel_stats k0, k1;
 	uint64_t t;
 	int e;
 
-	*r = (struct pass_result){.fetch = {.client = o->imds}};
+	kstate_done(&r->observed);
 	kernel_get_stats(o->kernel, &k0);
-
 	t = now_usec();
 	e = kernel_observe(o->kernel, &r->observed);
 	r->usec_observe = now_usec() - t;
 	kernel_get_stats(o->kernel, &k1);
-	r->netlink_sent = k1.msgs_sent - k0.msgs_sent;
-	r->netlink_received = k1.msgs_received - k0.msgs_received;
+	r->netlink_sent += k1.msgs_sent - k0.msgs_sent;
+	r->netlink_received += k1.msgs_received - k0.msgs_received;
+	return e;
+}
+
+int pass_fetch_status(int r, const struct imds_fetch *f)
+{
+	if (r == -EBADMSG || (r < 0 && f->n_failures > 0))
+		return -EIO;
+	return r;
+}
+
+int pass_gather(const struct pass_options *o, struct pass_result *ret)
+{
+	struct pass_result *r = ret;
+	struct imds_stats i0 = imds_client_stats(o->imds);
+	uint64_t t;
+	int e;
+
+	*r = (struct pass_result){.fetch = {.client = o->imds}};
+	e = pass_observe(o, r);
 	if (e < 0)
 		return e;
 
 	t = now_usec();
-	e = md_walk_instance(imds_fetch_get, &r->fetch, &r->md);
+	e = imds_fetch_instance(&r->fetch, &r->md);
 	r->usec_fetch = now_usec() - t;
 	r->imds_requests = imds_client_stats(o->imds).requests - i0.requests;
-	if (e == -EBADMSG || (e < 0 && r->fetch.n_failures > 0))
-		return -EIO;
-	return e;
+	return pass_fetch_status(e, &r->fetch);
 }
 
 int pass_plan_apply(const struct pass_options *o, struct pass_result *r)

@@ -44,6 +44,11 @@ struct pass_result {
 int pass_run(const struct pass_options *o, struct pass_result *ret);
 /* Observe and fetch only: fills observed, md and the IMDS figures. Same returns. */
 int pass_gather(const struct pass_options *o, struct pass_result *ret);
+/* Observe only: a fresh dump into r->observed (replacing it), netlink figures added. */
+int pass_observe(const struct pass_options *o, struct pass_result *r);
+/* What pass_gather() returns for a walk that returned r with failures in f: -EIO when IMDS
+ * could not be read (the listing failed or was malformed), else r. */
+int pass_fetch_status(int r, const struct imds_fetch *f);
 /* Plan (o->only_ifindex) and, unless o->dry_run, apply, on what pass_gather() read. */
 int pass_plan_apply(const struct pass_options *o, struct pass_result *r);
 void pass_result_done(struct pass_result *r);

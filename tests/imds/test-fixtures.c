@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "ec2net-defs.h"
+#include "fake-imds-harness.h"
 #include "imds-fetch.h"
 #include "imds.h"
 #include "macro.h"
@@ -44,210 +45,14 @@ static const char *fake_script;
 static const char *base_data;
 static const char *expected_dir;
 
-struct fake {
-	pid_t pid;
-	char dir[64];
-	char url[64];
-	int port;
-};
-
 /* The fake of the 3-ENI and failure tests; fixture datasets each get their own. */
-static struct fake base = {.pid = -1};
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* ---- the fake's process ------------------------------------------------------------------- */
-
-static void fake_stop(struct fake *f)
-{
-	char path[128];
-
-	if (f->pid > 0) {
-		(void)kill(f->pid, SIGTERM);
-		(void)waitpid(f->pid, NULL, 0);
-		f->pid = -1;
-	}
-	if (f->dir[0]) {
-		(void)snprintf(path, sizeof(path), "%s/port", f->dir);
-		(void)unlink(path);
-		(void)rmdir(f->dir);
-		f->dir[0] = '\0';
-	}
-}
-
-/* Starts fake_imds.py on 127.0.0.1, port 0, serving 'data' (dataset may be NULL). */
-static int fake_start(struct fake *f, const char *data, const char *dataset)
-{
-	char port_file[128];
-	FILE *pf;
-
-	*f = (struct fake){.pid = -1};
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/test-fixtures.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		f->dir[0] = '\0';
-		return -1;
-	}
-	(void)snprintf(port_file, sizeof(port_file), "%s/port", f->dir);
-
-	f->pid = fork();
-	if (f->pid < 0)
-		return -1;
-	if (f->pid == 0) {
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (null >= 0)
-			(void)dup2(null, STDOUT_FILENO);
-		if (dataset)
-			execlp(python, python, fake_script, "--data", data, "--dataset", dataset,
-			       "--listen", "127.0.0.1", "--port", "0", "--port-file", port_file,
-			       (char *)NULL);
-		else
-			execlp(python, python, fake_script, "--data", data, "--listen", "127.0.0.1",
-			       "--port", "0", "--port-file", port_file, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(f->pid, NULL, WNOHANG) == f->pid) {
-			f->pid = -1;
-			fprintf(stderr, "fake_imds.py exited early (%s %s)\n", data,
-			        dataset ? dataset : "");
-			fake_stop(f);
-			return -1;
-		}
-		pf = fopen(port_file, "re");
-		if (pf) {
-			int ok = fscanf(pf, "%d", &f->port) == 1;
-			(void)fclose(pf);
-			if (ok && f->port > 0) {
-				(void)snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d",
-				               f->port);
-				return 0;
-			}
-		}
-		msleep(25);
-	}
-	fprintf(stderr, "fake_imds.py did not write its port file\n");
-	fake_stop(f);
-	return -1;
-}
-
-/* ---- the control API ---------------------------------------------------------------------- */
-
-struct buf {
-	char *data;
-	size_t size;
-};
-
-static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct buf *b = userdata;
-	size_t n = size * nmemb;
-	char *p = realloc(b->data, b->size + n + 1);
-
-	if (!p)
-		return 0;
-	memcpy(p + b->size, ptr, n);
-	b->data = p;
-	b->size += n;
-	b->data[b->size] = '\0';
-	return n;
-}
-
-/* POST (body != NULL) or GET /_fake/<op>; returns the answer body, asserts 200. */
-static char *ctl(const struct fake *f, const char *op, const char *body)
-{
-	struct buf b = {0};
-	char url[512];
-	long status = 0;
-	CURL *curl = curl_easy_init();
-
-	assert_non_null(curl);
-	(void)snprintf(url, sizeof(url), "%s/_fake/%s", f->url, op);
-	(void)curl_easy_setopt(curl, CURLOPT_URL, url);
-	(void)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(curl, CURLOPT_PROXY, "");
-	(void)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, buf_write);
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	if (body) {
-		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	assert_int_equal(curl_easy_perform(curl), CURLE_OK);
-	(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
-	if (status != 200)
-		fprintf(stderr, "control %s: %ld %s\n", op, status, b.data ? b.data : "");
-	assert_int_equal(status, 200);
-	return b.data ? b.data : strdup("");
-}
-
-static void ctl_post(const struct fake *f, const char *op, const char *body)
-{
-	free(ctl(f, op, body));
-}
-
-static json_object *fake_log(const struct fake *f)
-{
-	_cleanup_free_ char *text = ctl(f, "log", NULL);
-	json_object *log = json_tokener_parse(text);
-
-	assert_non_null(log);
-	assert_true(json_object_is_type(log, json_type_array));
-	return log;
-}
-
-static const char *entry_str(json_object *e, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(e, key, &v) ? json_object_get_string(v) : "";
-}
-
-static int entry_int(json_object *e, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(e, key, &v) ? json_object_get_int(v) : -1;
-}
-
-static size_t count_in(json_object *log, const char *method, const char *path, int status)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < json_object_array_length(log); i++) {
-		json_object *e = json_object_array_get_idx(log, i);
-
-		if (method && !streq(entry_str(e, "method"), method))
-			continue;
-		if (path && !streq(entry_str(e, "path"), path))
-			continue;
-		if (status >= 0 && entry_int(e, "status") != status)
-			continue;
-		n++;
-	}
-	return n;
-}
+static struct fake_imds base = {.pid = -1};
 
 static int reset_base(void **state)
 {
-	ctl_post(&base, "clear-faults", "");
-	ctl_post(&base, "mode", "{\"tokens\": \"required\", \"trailing_lf\": false}");
-	ctl_post(&base, "reset-log", "");
+	fake_ctl_post(&base, "clear-faults", "");
+	fake_ctl_post(&base, "mode", "{\"tokens\": \"required\", \"trailing_lf\": false}");
+	fake_ctl_post(&base, "reset-log", "");
 	return 0;
 }
 
@@ -256,7 +61,7 @@ static int reset_base(void **state)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct imds_client *, imds_client_free)
 #define _cleanup_client_ _cleanup_(imds_client_freep)
 
-static struct imds_client *client_for(const struct fake *f)
+static struct imds_client *client_for(const struct fake_imds *f)
 {
 	static const char *endpoints[2];
 	struct imds_options o;
@@ -285,16 +90,16 @@ struct read_result {
 };
 
 /* One full read with a new client (its token PUT included), as a daemon pass does it. */
-static void full_read(const struct fake *f, struct read_result *ret)
+static void full_read(const struct fake_imds *f, struct read_result *ret)
 {
 	_cleanup_client_ struct imds_client *c = client_for(f);
 	uint64_t t0;
 
 	*ret = (struct read_result){0};
 	ret->fetch.client = c;
-	t0 = now_usec();
-	ret->r = md_walk_instance(imds_fetch_get, &ret->fetch, &ret->md);
-	ret->usec = now_usec() - t0;
+	t0 = test_now_usec();
+	ret->r = imds_fetch_instance(&ret->fetch, &ret->md);
+	ret->usec = test_now_usec() - t0;
 	ret->stats = imds_client_stats(c);
 	ret->fetch.client = NULL;
 }
@@ -532,7 +337,7 @@ static void test_every_fixture_dataset_reads_as_expected(void **state)
 
 	for (size_t i = 0; i < n_datasets; i++) {
 		const struct dataset *d = &datasets[i];
-		struct fake f;
+		struct fake_imds f;
 		struct read_result rr;
 		char where[300], path[1024];
 		json_object *got, *want, *log;
@@ -540,7 +345,9 @@ static void test_every_fixture_dataset_reads_as_expected(void **state)
 
 		(void)snprintf(where, sizeof(where), "%s--%s", d->stem, d->name);
 		(void)snprintf(path, sizeof(path), "%s/%s.json", expected_dir, where);
-		assert_int_equal(fake_start(&f, d->file, d->named ? d->name : NULL), 0);
+		assert_int_equal(fake_imds_start(&f, python, fake_script, d->file,
+		                                 d->named ? d->name : NULL),
+		                 0);
 		full_read(&f, &rr);
 		log = fake_log(&f);
 		n_log = json_object_array_length(log);
@@ -548,14 +355,15 @@ static void test_every_fixture_dataset_reads_as_expected(void **state)
 		 * (datasets without it) and the macs/ listing (datasets without interfaces). */
 		for (size_t j = 0; j < n_log; j++) {
 			json_object *e = json_object_array_get_idx(log, j);
-			const char *p = entry_str(e, "path");
-			if (entry_int(e, "status") == 404 && !streq(p, "/latest/meta-data/mac") &&
+			const char *p = fake_entry_str(e, "path");
+			if (fake_entry_int(e, "status") == 404 &&
+			    !streq(p, "/latest/meta-data/mac") &&
 			    !streq(p, "/latest/meta-data/network/interfaces/macs/")) {
 				fprintf(stderr, "# %s: asked for an unlisted path: %s\n", where, p);
 				stray_404++;
 			}
 		}
-		fake_stop(&f);
+		fake_imds_stop(&f);
 		printf("# %s: walk %d, %zu interfaces, %llu requests, %.1f ms\n", where, rr.r,
 		       rr.md.n_enis, (unsigned long long)rr.stats.requests,
 		       (double)rr.usec / 1000.0);
@@ -681,7 +489,7 @@ static void load_three_enis(void)
 	json_object_object_add(root, "network", net);
 	json_object_object_add(root, "mac", json_object_new_string(MAC_A));
 	json_object_object_add(root, "instance-type", json_object_new_string("c6i.large"));
-	ctl_post(&base, "tree", json_object_to_json_string(root));
+	fake_ctl_post(&base, "tree", json_object_to_json_string(root));
 	json_object_put(root);
 }
 
@@ -704,18 +512,20 @@ static void test_three_eni_full_read_costs_34_requests(void **state)
 	const struct md_eni *a, *b, *c;
 
 	load_three_enis();
-	ctl_post(&base, "reset-log", "");
+	fake_ctl_post(&base, "reset-log", "");
 	full_read(&base, &rr);
 	assert_int_equal(rr.r, 0);
 
 	log = fake_log(&base);
 	assert_int_equal(json_object_array_length(log), THREE_ENI_REQUESTS);
-	assert_int_equal(count_in(log, "PUT", "/latest/api/token", 200), 1);
-	assert_int_equal(count_in(log, "GET", NULL, 200), THREE_ENI_REQUESTS - 1);
+	assert_int_equal(fake_count_in(log, "PUT", "/latest/api/token", 200), 1);
+	assert_int_equal(fake_count_in(log, "GET", NULL, 200), THREE_ENI_REQUESTS - 1);
 	json_object_put(log);
 	assert_int_equal(rr.stats.requests, THREE_ENI_REQUESTS);
 	assert_int_equal(rr.stats.token_requests, 1);
 	assert_int_equal(rr.stats.retries, 0);
+	/* The walk reads a level at once: the client's limit was reached. */
+	assert_int_equal(rr.stats.max_in_flight, EC2NET_IMDS_MAX_IN_FLIGHT);
 	printf("# full read of a 3-ENI instance: %llu requests (%llu token PUT), %.1f ms\n",
 	       (unsigned long long)rr.stats.requests, (unsigned long long)rr.stats.token_requests,
 	       (double)rr.usec / 1000.0);
@@ -751,20 +561,21 @@ static void test_500_on_one_enis_local_ipv4s_makes_only_it_incomplete(void **sta
 	json_object *log, *o, *x, *v;
 
 	load_three_enis();
-	ctl_post(&base, "fault",
-	         "{\"path\": \"meta-data/network/interfaces/macs/" MAC_B "/local-ipv4s\", "
-	         "\"kind\": \"status\", \"status\": 500, \"count\": -1}");
+	fake_ctl_post(&base, "fault",
+	              "{\"path\": \"meta-data/network/interfaces/macs/" MAC_B "/local-ipv4s\", "
+	              "\"kind\": \"status\", \"status\": 500, \"count\": -1}");
 	full_read(&base, &rr);
 	assert_int_equal(rr.r, 0);
 	assert_int_equal(rr.md.n_enis, 3);
 
 	/* The client retried (3 attempts), then gave up on that one key only. */
 	log = fake_log(&base);
-	assert_int_equal(count_in(log, "GET",
-	                          "/latest/meta-data/network/interfaces/macs/" MAC_B "/local-ipv4s",
-	                          500),
+	assert_int_equal(fake_count_in(log, "GET",
+	                               "/latest/meta-data/network/interfaces/macs/" MAC_B
+	                               "/local-ipv4s",
+	                               500),
 	                 3);
-	assert_int_equal(count_in(log, NULL, NULL, 500), 3);
+	assert_int_equal(fake_count_in(log, NULL, NULL, 500), 3);
 	json_object_put(log);
 	assert_int_equal(rr.fetch.n_failures, 1);
 	assert_string_equal(rr.fetch.failed_path,
@@ -800,29 +611,108 @@ static void test_500_on_macs_listing_is_eio(void **state)
 	json_object *log;
 
 	load_three_enis();
-	ctl_post(&base, "fault",
-	         "{\"path\": \"meta-data/network/interfaces/macs/\", \"kind\": \"status\", "
-	         "\"status\": 500, \"count\": -1}");
+	fake_ctl_post(&base, "fault",
+	              "{\"path\": \"meta-data/network/interfaces/macs/\", \"kind\": \"status\", "
+	              "\"status\": 500, \"count\": -1}");
 	full_read(&base, &rr);
 	assert_int_equal(rr.r, -EIO);
 	assert_int_equal(rr.md.n_enis, 0);
 	assert_string_equal(rr.fetch.failed_path, "meta-data/network/interfaces/macs/");
 	/* Nothing below the listing was asked for. */
 	log = fake_log(&base);
-	assert_int_equal(count_in(log, "GET", "/latest/meta-data/network/interfaces/macs/", 500),
-	                 3);
+	assert_int_equal(
+	        fake_count_in(log, "GET", "/latest/meta-data/network/interfaces/macs/", 500), 3);
 	assert_int_equal(json_object_array_length(log), 1 + 1 + 3);
 	json_object_put(log);
 }
 
+static void on_walk_done(struct imds_walk *w, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+}
+
+/* A hot attach reads one ENI: PUT, mac, macs/, B's directory and its 9 keys. Same model as
+ * the full read gives for B. */
+#define ONE_ENI_REQUESTS (1 + 2 + 10)
+
+static void test_one_eni_walk_reads_only_that_eni(void **state)
+{
+	_cleanup_client_ struct imds_client *c = client_for(&base);
+	_cleanup_free_ char *want = NULL, *got = NULL;
+	struct read_result rr;
+	struct imds_walk *w = NULL;
+	struct md_eni eni = {0};
+	json_object *o;
+	unsigned done = 0;
+	uint8_t mac[6];
+
+	load_three_enis();
+	full_read(&base, &rr);
+	assert_int_equal(rr.r, 0);
+	o = md_eni_to_json(find(&rr.md, MAC_B));
+	want = strdup(json_object_to_json_string(o));
+	json_object_put(o);
+	md_instance_done(&rr.md);
+
+	fake_ctl_post(&base, "reset-log", "");
+	assert_int_equal(parse_mac(MAC_B, mac), 0);
+	assert_int_equal(imds_walk_new(c, mac, on_walk_done, &done, &w), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_true(imds_walk_is_done(w));
+	assert_int_equal(done, 1);
+	assert_int_equal(imds_walk_result(w, NULL, &eni, NULL), 0);
+	imds_walk_free(w);
+	o = md_eni_to_json(&eni);
+	got = strdup(json_object_to_json_string(o));
+	json_object_put(o);
+	md_eni_done(&eni);
+	assert_string_equal(got, want);
+	assert_int_equal(imds_client_stats(c).requests, ONE_ENI_REQUESTS);
+	assert_int_equal(fake_count(&base, NULL, NULL, -1), ONE_ENI_REQUESTS);
+	assert_int_equal(fake_count(&base, "GET",
+	                            "/latest/meta-data/network/interfaces/macs/" MAC_A "/", -1),
+	                 0);
+	printf("# read of one ENI of three: %d requests, against %d for all\n", ONE_ENI_REQUESTS,
+	       THREE_ENI_REQUESTS);
+
+	/* Not listed: -ENOENT, after the listing only. */
+	assert_int_equal(parse_mac("0a:00:00:00:00:99", mac), 0);
+	assert_int_equal(imds_walk_new(c, mac, NULL, NULL, &w), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_int_equal(imds_walk_result(w, NULL, &eni, NULL), -ENOENT);
+	imds_walk_free(w);
+}
+
+static void test_walk_freed_midway_cancels_its_requests(void **state)
+{
+	_cleanup_client_ struct imds_client *c = client_for(&base);
+	struct imds_walk *w = NULL;
+	unsigned done = 0;
+
+	load_three_enis();
+	fake_ctl_post(&base, "fault",
+	              "{\"path\": \"meta-data/network/interfaces/macs/" MAC_C "/*\", \"kind\": "
+	              "\"delay\", \"delay_ms\": 500}");
+	assert_int_equal(imds_walk_new(c, NULL, on_walk_done, &done, &w), 0);
+	/* Until C's keys are on the wire (the others answer at once). */
+	while (imds_client_pending(c) > 0 && imds_client_stats(c).requests < 8)
+		assert_int_equal(imds_client_wait(c, 20 * USEC_PER_MSEC), 0);
+	assert_false(imds_walk_is_done(w));
+	assert_true(imds_client_pending(c) > 0);
+	imds_walk_free(w);
+	assert_int_equal(imds_client_pending(c), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_int_equal(done, 0);
+}
+
 static int group_setup(void **state)
 {
-	return fake_start(&base, base_data, NULL);
+	return fake_imds_start(&base, python, fake_script, base_data, NULL);
 }
 
 static int group_teardown(void **state)
 {
-	fake_stop(&base);
+	fake_imds_stop(&base);
 	return 0;
 }
 
@@ -834,6 +724,8 @@ int main(int argc, char *argv[])
 	        cmocka_unit_test_setup(test_500_on_one_enis_local_ipv4s_makes_only_it_incomplete,
 	                               reset_base),
 	        cmocka_unit_test_setup(test_500_on_macs_listing_is_eio, reset_base),
+	        cmocka_unit_test_setup(test_one_eni_walk_reads_only_that_eni, reset_base),
+	        cmocka_unit_test_setup(test_walk_freed_midway_cancels_its_requests, reset_base),
 	};
 
 	if (argc != 5) {

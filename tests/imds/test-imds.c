@@ -3,6 +3,7 @@
  * starts the fake itself, drives it through its /_fake/ control API and counts the requests the
  * fake really received, so every assertion is about traffic, not about the client's opinion of
  * it. Arguments: python3, fake_imds.py, data file. No root, loopback only. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "ec2net-defs.h"
+#include "fake-imds-harness.h"
 #include "imds.h"
 #include "macro.h"
 
@@ -39,232 +41,27 @@ static const char *python;
 static const char *fake_script;
 static const char *fake_data;
 
-static struct {
-	pid_t pid;
-	char dir[64];
-	char url[64];
-	int port;
-} fake = {.pid = -1};
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* ---- the fake's process ------------------------------------------------------------------- */
-
-static void fake_stop(void)
-{
-	char path[128];
-
-	if (fake.pid > 0) {
-		(void)kill(fake.pid, SIGTERM);
-		(void)waitpid(fake.pid, NULL, 0);
-		fake.pid = -1;
-	}
-	if (fake.dir[0]) {
-		(void)snprintf(path, sizeof(path), "%s/port", fake.dir);
-		(void)unlink(path);
-		(void)snprintf(path, sizeof(path), "%s/log", fake.dir);
-		(void)unlink(path);
-		(void)rmdir(fake.dir);
-		fake.dir[0] = '\0';
-	}
-}
+static struct fake_imds fake = {.pid = -1};
 
 static int fake_start(void **state)
 {
-	char port_file[128], log_file[128];
-	FILE *f;
-
-	(void)snprintf(fake.dir, sizeof(fake.dir), "/tmp/test-imds.XXXXXX");
-	if (!mkdtemp(fake.dir)) {
-		fake.dir[0] = '\0';
-		return -1;
-	}
-	(void)snprintf(port_file, sizeof(port_file), "%s/port", fake.dir);
-	(void)snprintf(log_file, sizeof(log_file), "%s/log", fake.dir);
-
-	fake.pid = fork();
-	if (fake.pid < 0)
-		return -1;
-	if (fake.pid == 0) {
-		/* The fake dies with us, even if we crash. */
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (null >= 0)
-			(void)dup2(null, STDOUT_FILENO);
-		execlp(python, python, fake_script, "--data", fake_data, "--listen", "127.0.0.1",
-		       "--port", "0", "--port-file", port_file, "--log", log_file, (char *)NULL);
-		_exit(127);
-	}
-
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(fake.pid, NULL, WNOHANG) == fake.pid) {
-			fake.pid = -1;
-			fprintf(stderr, "fake_imds.py exited early\n");
-			fake_stop();
-			return -1;
-		}
-		f = fopen(port_file, "re");
-		if (f) {
-			int ok = fscanf(f, "%d", &fake.port) == 1;
-			(void)fclose(f);
-			if (ok && fake.port > 0) {
-				(void)snprintf(fake.url, sizeof(fake.url), "http://127.0.0.1:%d",
-				               fake.port);
-				return 0;
-			}
-		}
-		msleep(50);
-	}
-	fprintf(stderr, "fake_imds.py did not write its port file\n");
-	fake_stop();
-	return -1;
+	return fake_imds_start(&fake, python, fake_script, fake_data, NULL);
 }
 
 static int fake_teardown(void **state)
 {
-	fake_stop();
+	fake_imds_stop(&fake);
 	return 0;
-}
-
-/* ---- the control API ---------------------------------------------------------------------- */
-
-struct buf {
-	char *data;
-	size_t size;
-};
-
-static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct buf *b = userdata;
-	size_t n = size * nmemb;
-	char *p = realloc(b->data, b->size + n + 1);
-
-	if (!p)
-		return 0;
-	memcpy(p + b->size, ptr, n);
-	b->data = p;
-	b->size += n;
-	b->data[b->size] = '\0';
-	return n;
-}
-
-/* POST (body != NULL) or GET /_fake/<op>; returns the answer body, asserts 200. */
-static char *ctl(const char *op, const char *body)
-{
-	struct buf b = {0};
-	char url[512];
-	long status = 0;
-	CURL *curl = curl_easy_init();
-
-	assert_non_null(curl);
-	(void)snprintf(url, sizeof(url), "%s/_fake/%s", fake.url, op);
-	(void)curl_easy_setopt(curl, CURLOPT_URL, url);
-	(void)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(curl, CURLOPT_PROXY, "");
-	(void)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, buf_write);
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	if (body) {
-		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	assert_int_equal(curl_easy_perform(curl), CURLE_OK);
-	(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
-	if (status != 200)
-		fprintf(stderr, "control %s: %ld %s\n", op, status, b.data ? b.data : "");
-	assert_int_equal(status, 200);
-	return b.data ? b.data : strdup("");
-}
-
-static void ctl_post(const char *op, const char *body)
-{
-	free(ctl(op, body));
 }
 
 static void fault(const char *json)
 {
-	ctl_post("fault", json);
+	fake_ctl_post(&fake, "fault", json);
 }
 
-static json_object *fake_log(void)
+static void ctl_reset_log(void)
 {
-	_cleanup_free_ char *text = ctl("log", NULL);
-	json_object *log = json_tokener_parse(text);
-
-	assert_non_null(log);
-	assert_true(json_object_is_type(log, json_type_array));
-	return log;
-}
-
-static const char *entry_str(json_object *e, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(e, key, &v) ? json_object_get_string(v) : "";
-}
-
-static int entry_int(json_object *e, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(e, key, &v) ? json_object_get_int(v) : -1;
-}
-
-/* Requests in the fake's log with this method (NULL: any), path (NULL: any), status (-1: any). */
-static size_t count_in(json_object *log, const char *method, const char *path, int status)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < json_object_array_length(log); i++) {
-		json_object *e = json_object_array_get_idx(log, i);
-
-		if (method && !streq(entry_str(e, "method"), method))
-			continue;
-		if (path && !streq(entry_str(e, "path"), path))
-			continue;
-		if (status >= 0 && entry_int(e, "status") != status)
-			continue;
-		n++;
-	}
-	return n;
-}
-
-static size_t count(const char *method, const char *path, int status)
-{
-	json_object *log = fake_log();
-	size_t n = count_in(log, method, path, status);
-
-	json_object_put(log);
-	return n;
-}
-
-/* Delayed answers reach the log only when the fake's handler finishes: wait for them. */
-static size_t count_eventually(const char *method, const char *path, int status, size_t want)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < 60; i++) {
-		n = count(method, path, status);
-		if (n >= want)
-			break;
-		msleep(50);
-	}
-	return n;
+	fake_ctl_post(&fake, "reset-log", "");
 }
 
 /* ---- the client --------------------------------------------------------------------------- */
@@ -341,10 +138,10 @@ static void get_expect_failure(struct imds_client *c, const char *path, enum imd
 /* Each test starts with a clean fake: no faults, empty log, default modes, no live tokens. */
 static int reset_fake(void **state)
 {
-	ctl_post("clear-faults", "");
-	ctl_post("mode", "{\"tokens\": \"required\", \"trailing_lf\": false}");
-	ctl_post("expire-tokens", "");
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "clear-faults", "");
+	fake_ctl_post(&fake, "mode", "{\"tokens\": \"required\", \"trailing_lf\": false}");
+	fake_ctl_post(&fake, "expire-tokens", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	return 0;
 }
 
@@ -355,23 +152,23 @@ static void test_token_reused_across_20_gets_on_one_connection(void **state)
 	_cleanup_client_ struct imds_client *c = default_client();
 	struct imds_stats s;
 	json_object *log;
-	uint64_t t0 = now_usec();
+	uint64_t t0 = test_now_usec();
 
 	for (int i = 0; i < 20; i++)
 		get_expect_value(c, MAC_PATH, MAC);
-	uint64_t dt = now_usec() - t0;
+	uint64_t dt = test_now_usec() - t0;
 
-	log = fake_log();
-	assert_int_equal(count_in(log, "PUT", TOKEN_PATH, 200), 1);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 20);
+	log = fake_log(&fake);
+	assert_int_equal(fake_count_in(log, "PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 200), 20);
 	assert_int_equal(json_object_array_length(log), 21);
 	/* Keep-alive: every request came over the same TCP connection, and every GET had the
 	 * token. */
-	const char *peer = entry_str(json_object_array_get_idx(log, 0), "peer");
+	const char *peer = fake_entry_str(json_object_array_get_idx(log, 0), "peer");
 	for (size_t i = 0; i < json_object_array_length(log); i++) {
 		json_object *e = json_object_array_get_idx(log, i);
-		assert_string_equal(entry_str(e, "peer"), peer);
-		if (streq(entry_str(e, "method"), "GET"))
+		assert_string_equal(fake_entry_str(e, "peer"), peer);
+		if (streq(fake_entry_str(e, "method"), "GET"))
 			assert_true(json_object_get_boolean(json_object_object_get(e, "token")));
 	}
 	json_object_put(log);
@@ -396,15 +193,15 @@ static void test_many_gets_cost_one_token(void **state)
 
 	if (n < 1)
 		n = 200;
-	t0 = now_usec();
+	t0 = test_now_usec();
 	for (long i = 0; i < n; i++)
 		get_expect_value(c, "meta-data/network/interfaces/macs/" MAC "/local-ipv4s",
 		                 "192.0.2.10\n192.0.2.11");
-	uint64_t dt = now_usec() - t0;
+	uint64_t dt = test_now_usec() - t0;
 
 	s = imds_client_stats(c);
-	assert_int_equal(count("PUT", NULL, -1), 1);
-	assert_int_equal(count("GET", NULL, 200), (size_t)n);
+	assert_int_equal(fake_count(&fake, "PUT", NULL, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", NULL, 200), (size_t)n);
 	assert_int_equal(s.requests, (uint64_t)n + 1);
 	printf("# %ld GETs: %llu requests in %.1f ms (%.0f us per GET)\n", n,
 	       (unsigned long long)s.requests, (double)dt / 1000.0, (double)dt / (double)n);
@@ -416,17 +213,17 @@ static void test_expired_token_renewed_once_on_401(void **state)
 	json_object *log;
 
 	get_expect_value(c, MAC_PATH, MAC);
-	ctl_post("expire-tokens", "");
+	fake_ctl_post(&fake, "expire-tokens", "");
 	get_expect_value(c, MAC_PATH, MAC);
 	get_expect_value(c, MAC_PATH, MAC);
 
-	log = fake_log();
-	assert_int_equal(count_in(log, "PUT", TOKEN_PATH, 200), 2);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 401), 1);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 3);
+	log = fake_log(&fake);
+	assert_int_equal(fake_count_in(log, "PUT", TOKEN_PATH, 200), 2);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 401), 1);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 200), 3);
 	/* Order: PUT, GET 200, GET 401, PUT, GET 200, GET 200. */
-	assert_int_equal(entry_int(json_object_array_get_idx(log, 2), "status"), 401);
-	assert_string_equal(entry_str(json_object_array_get_idx(log, 3), "method"), "PUT");
+	assert_int_equal(fake_entry_int(json_object_array_get_idx(log, 2), "status"), 401);
+	assert_string_equal(fake_entry_str(json_object_array_get_idx(log, 3), "method"), "PUT");
 	json_object_put(log);
 	assert_int_equal(imds_client_stats(c).token_requests, 2);
 	assert_int_equal(imds_client_stats(c).retries, 0);
@@ -443,12 +240,12 @@ static void test_short_token_renewed_before_expiry(void **state)
 
 	get_expect_value(c, MAC_PATH, MAC);
 	get_expect_value(c, MAC_PATH, MAC);
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
-	msleep(1100);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 1);
+	test_msleep(1100);
 	get_expect_value(c, MAC_PATH, MAC);
 	/* A new token before the old one ran out: no 401 was needed. */
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 2);
-	assert_int_equal(count("GET", NULL, 401), 0);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 2);
+	assert_int_equal(fake_count(&fake, "GET", NULL, 401), 0);
 }
 
 static void test_absent_error_and_timeout_are_distinct(void **state)
@@ -462,23 +259,23 @@ static void test_absent_error_and_timeout_are_distinct(void **state)
 
 	/* 404: absent, no retry. */
 	get_expect_failure(c, "meta-data/no-such-key", IMDS_ABSENT, 404, 0);
-	assert_int_equal(count("GET", "/latest/meta-data/no-such-key", 404), 1);
+	assert_int_equal(fake_count(&fake, "GET", "/latest/meta-data/no-such-key", 404), 1);
 
 	/* 500: transient after the retries. */
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 500}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 500, -EIO);
-	assert_int_equal(count("GET", MAC_URL_PATH, 500), 2);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 500), 2);
 
 	/* Timeout: transient, no HTTP status. */
-	ctl_post("clear-faults", "");
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "clear-faults", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"delay\", \"delay_ms\": 500}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 0, -ETIMEDOUT);
-	assert_int_equal(count_eventually("GET", MAC_URL_PATH, -1, 2), 2);
+	assert_int_equal(fake_count_eventually(&fake, "GET", MAC_URL_PATH, -1, 2), 2);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 
 	/* Recovered: the same client works again. */
-	ctl_post("clear-faults", "");
+	fake_ctl_post(&fake, "clear-faults", "");
 	get_expect_value(c, MAC_PATH, MAC);
 }
 
@@ -494,9 +291,9 @@ static void test_500_forever_makes_exactly_max_attempts(void **state)
 	fault("{\"path\": \"meta-data/*\", \"method\": \"GET\", \"kind\": \"status\", "
 	      "\"status\": 500, \"count\": -1}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 500, -EIO);
-	assert_int_equal(count("GET", MAC_URL_PATH, 500), 4);
-	assert_int_equal(count("GET", NULL, -1), 4);
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 500), 4);
+	assert_int_equal(fake_count(&fake, "GET", NULL, -1), 4);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 1);
 	s = imds_client_stats(c);
 	assert_int_equal(s.retries, 3);
 	assert_int_equal(s.requests, 5);
@@ -513,14 +310,14 @@ static void test_429_retry_after_honoured_then_success(void **state)
 	uint64_t t0, dt;
 
 	get_expect_value(c, MAC_PATH, MAC); /* token first, so only the retry is timed */
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 429, \"count\": 1, "
 	      "\"retry_after\": 1}");
-	t0 = now_usec();
+	t0 = test_now_usec();
 	get_expect_value(c, MAC_PATH, MAC);
-	dt = now_usec() - t0;
-	assert_int_equal(count("GET", MAC_URL_PATH, 429), 1);
-	assert_int_equal(count("GET", MAC_URL_PATH, 200), 1);
+	dt = test_now_usec() - t0;
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 429), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 200), 1);
 	/* Retry-After: 1 s capped at backoff_max (300 ms), far above the 1 ms backoff. */
 	assert_true(dt >= 290 * USEC_PER_MSEC);
 	assert_int_equal(imds_client_stats(c).retries, 1);
@@ -533,10 +330,10 @@ static void test_503_twice_then_value(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 503, \"count\": 2}");
 	get_expect_value(c, MAC_PATH, MAC);
-	log = fake_log();
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, -1), 3);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 503), 2);
-	assert_int_equal(count_in(log, "GET", MAC_URL_PATH, 200), 1);
+	log = fake_log(&fake);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, -1), 3);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 503), 2);
+	assert_int_equal(fake_count_in(log, "GET", MAC_URL_PATH, 200), 1);
 	json_object_put(log);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 }
@@ -547,13 +344,13 @@ static void test_403_and_other_4xx_not_retried(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 403}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 403, -EACCES);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 
-	ctl_post("clear-faults", "");
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "clear-faults", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 410}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 410, -EINVAL);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 	assert_int_equal(imds_client_stats(c).retries, 0);
 }
 
@@ -569,8 +366,8 @@ static void expect_token_put_failure(int status, enum imds_result result, int er
 	               status);
 	fault(spec);
 	get_expect_failure(c, MAC_PATH, result, status, error);
-	assert_int_equal(count("PUT", TOKEN_PATH, status), puts);
-	assert_int_equal(count("GET", NULL, -1), 0);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, status), puts);
+	assert_int_equal(fake_count(&fake, "GET", NULL, -1), 0);
 	assert_int_equal(imds_client_stats(c).token_requests, puts);
 }
 
@@ -598,8 +395,8 @@ static void test_bad_token_ttl_is_400_permanent(void **state)
 		_cleanup_client_ struct imds_client *c = client_new(&o);
 
 		get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 400, -EINVAL);
-		assert_int_equal(count("PUT", TOKEN_PATH, 400), 1);
-		assert_int_equal(count("GET", NULL, -1), 0);
+		assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 400), 1);
+		assert_int_equal(fake_count(&fake, "GET", NULL, -1), 0);
 	}
 }
 
@@ -615,21 +412,21 @@ static void test_oversize_body_is_efbig(void **state)
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"oversize\", \"size\": 4096, \"count\": "
 	      "1}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 200, -EFBIG);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 
 	/* Exactly body_max bytes is fine, one more is not. */
 	big = malloc(1026);
 	assert_non_null(big);
 	memset(big, 'a', 1025);
 	big[1024] = '\0';
-	ctl_post("set?path=meta-data/big", big);
+	fake_ctl_post(&fake, "set?path=meta-data/big", big);
 	get_expect_value(c, "meta-data/big", big);
 	big[1024] = 'a';
 	big[1025] = '\0';
-	ctl_post("set?path=meta-data/big", big);
+	fake_ctl_post(&fake, "set?path=meta-data/big", big);
 	get_expect_failure(c, "meta-data/big", IMDS_PERMANENT, 200, -EFBIG);
 	free(big);
-	ctl_post("delete?path=meta-data/big", "");
+	fake_ctl_post(&fake, "delete?path=meta-data/big", "");
 	assert_int_equal(imds_client_stats(c).retries, 0);
 }
 
@@ -639,7 +436,7 @@ static void test_nul_byte_in_body_is_ebadmsg(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"nul\", \"count\": 1}");
 	get_expect_failure(c, MAC_PATH, IMDS_PERMANENT, 200, -EBADMSG);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 1);
 	get_expect_value(c, MAC_PATH, MAC);
 }
 
@@ -649,13 +446,13 @@ static void test_dropped_connection_transient_after_retries(void **state)
 	size_t gets;
 
 	get_expect_value(c, MAC_PATH, MAC);
-	ctl_post("reset-log", "");
+	fake_ctl_post(&fake, "reset-log", "");
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"drop\"}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 0, -ECONNRESET);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 	/* 3 attempts; libcurl itself re-sends once when a kept-alive connection turns out dead
 	 * before any answer byte, which is what a drop looks like on the first attempt. */
-	gets = count("GET", MAC_URL_PATH, 0);
+	gets = fake_count(&fake, "GET", MAC_URL_PATH, 0);
 	printf("# dropped connection: %zu GETs reached the fake for 3 attempts\n", gets);
 	assert_true(gets >= 3 && gets <= 4);
 }
@@ -666,7 +463,7 @@ static void test_reset_mid_body_transient_after_retries(void **state)
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"reset_mid_body\"}");
 	get_expect_failure(c, MAC_PATH, IMDS_TRANSIENT, 200, -ECONNRESET);
-	assert_int_equal(count("GET", MAC_URL_PATH, -1), 3);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, -1), 3);
 	assert_int_equal(imds_client_stats(c).retries, 2);
 }
 
@@ -677,7 +474,7 @@ static void test_malformed_answer_is_eproto(void **state)
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"malformed\", \"count\": 1}");
 	/* Retried like other transport errors; the second attempt gets the value. */
 	get_expect_value(c, MAC_PATH, MAC);
-	assert_int_equal(count("GET", MAC_URL_PATH, 0), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 0), 1);
 	assert_int_equal(imds_client_stats(c).retries, 1);
 
 	fault("{\"path\": \"meta-data/mac\", \"kind\": \"malformed\"}");
@@ -719,8 +516,8 @@ static void test_refused_endpoint_skipped_and_remembered(void **state)
 	assert_int_equal(accept(s, NULL, NULL), -1);
 	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
 
-	assert_int_equal(count("PUT", TOKEN_PATH, 200), 1);
-	assert_int_equal(count("GET", MAC_URL_PATH, 200), 6);
+	assert_int_equal(fake_count(&fake, "PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count(&fake, "GET", MAC_URL_PATH, 200), 6);
 	/* Requests that never connected are not counted as sent. */
 	assert_int_equal(imds_client_stats(c).requests, 7);
 	assert_string_equal(imds_client_endpoint(c), fake.url);
@@ -733,7 +530,7 @@ static void test_trailing_lf_mode_preserved_in_body(void **state)
 	get_expect_value(c, MAC_PATH, MAC);
 	get_expect_value(c, "meta-data/network/interfaces/macs",
 	                 "0e:49:61:0f:c3:11/\n0e:49:61:0f:c3:12/");
-	ctl_post("mode", "{\"trailing_lf\": true}");
+	fake_ctl_post(&fake, "mode", "{\"trailing_lf\": true}");
 	get_expect_value(c, MAC_PATH, MAC "\n");
 	get_expect_value(c, "meta-data/network/interfaces/macs/",
 	                 "0e:49:61:0f:c3:11/\n0e:49:61:0f:c3:12/\n");
@@ -752,7 +549,7 @@ static void test_invalid_path_sends_nothing(void **state)
 	get_expect_failure(c, "", IMDS_PERMANENT, 0, -EINVAL);
 	assert_int_equal(imds_get(c, NULL, &r), -EINVAL);
 	assert_int_equal(imds_client_stats(c).requests, 0);
-	assert_int_equal(count(NULL, NULL, -1), 0);
+	assert_int_equal(fake_count(&fake, NULL, NULL, -1), 0);
 }
 
 static void test_options_validated(void **state)
@@ -772,6 +569,239 @@ static void test_options_validated(void **state)
 	assert_int_equal(imds_client_new(&o, &c), -EINVAL);
 	assert_null(c);
 	assert_string_equal(imds_result_to_string(IMDS_TRANSIENT), "transient");
+}
+
+/* ---- the multi client: parallel, non-blocking ------------------------------------------- */
+
+#define MAC2 "0e:49:61:0f:c3:12"
+#define MACS_PATH "meta-data/network/interfaces/macs/"
+
+/* One submitted request: its reply and when it completed among the others. */
+struct done_rec {
+	bool done;
+	int order;
+	struct imds_reply reply;
+};
+
+static int done_counter;
+
+static void on_done(struct imds_client *c, const char *path, struct imds_reply *reply,
+                    void *userdata)
+{
+	struct done_rec *d = userdata;
+
+	assert_false(d->done);
+	d->done = true;
+	d->order = done_counter++;
+	d->reply = *reply;
+	*reply = (struct imds_reply){0};
+}
+
+static void expect_rec_value(struct done_rec *d, const char *want)
+{
+	assert_true(d->done);
+	assert_int_equal(d->reply.result, IMDS_VALUE);
+	assert_string_equal(d->reply.body, want);
+	imds_reply_done(&d->reply);
+}
+
+static const struct {
+	const char *path, *value;
+} eight[] = {
+        {"meta-data/mac", MAC},
+        {"meta-data/instance-type", "m5.large"},
+        {"meta-data/local-ipv4", "192.0.2.10"},
+        {MACS_PATH MAC "/device-number", "0"},
+        {MACS_PATH MAC "/local-ipv4s", "192.0.2.10\n192.0.2.11"},
+        {MACS_PATH MAC "/subnet-ipv4-cidr-block", "192.0.2.0/24"},
+        {MACS_PATH MAC2 "/device-number", "1"},
+        {MACS_PATH MAC2 "/local-ipv4s", "198.51.100.20"},
+};
+
+static void test_parallel_gets_share_one_token_put(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	struct done_rec d[ELEMENTSOF(eight)] = {0};
+	json_object *log;
+	const char *peer0 = NULL;
+	size_t peers = 0;
+	uint64_t t0;
+
+	t0 = test_now_usec();
+	for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+		assert_int_equal(imds_submit(c, eight[i].path, on_done, &d[i], NULL), 0);
+	/* Nothing completes inside imds_submit(). */
+	assert_int_equal(imds_client_pending(c), ELEMENTSOF(eight));
+	for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+		assert_false(d[i].done);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_int_equal(imds_client_pending(c), 0);
+	for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+		expect_rec_value(&d[i], eight[i].value);
+
+	log = fake_log(&fake);
+	/* One PUT for eight GETs that all waited for it. */
+	assert_int_equal(fake_count_in(log, "PUT", TOKEN_PATH, 200), 1);
+	assert_int_equal(fake_count_in(log, "GET", NULL, 200), ELEMENTSOF(eight));
+	/* In parallel: more than one connection was used. */
+	for (size_t i = 0; i < json_object_array_length(log); i++) {
+		const char *p = fake_entry_str(json_object_array_get_idx(log, i), "peer");
+
+		if (!peer0)
+			peer0 = p;
+		else if (!streq(p, peer0))
+			peers++;
+	}
+	json_object_put(log);
+	assert_true(peers > 0);
+	/* At most (and, with eight waiting, exactly) max_in_flight at once. */
+	assert_int_equal(imds_client_stats(c).max_in_flight, EC2NET_IMDS_MAX_IN_FLIGHT);
+	assert_int_equal(imds_client_stats(c).token_requests, 1);
+	printf("# %zu parallel GETs: %llu requests in %.1f ms, %llu in flight at most\n",
+	       ELEMENTSOF(eight), (unsigned long long)imds_client_stats(c).requests,
+	       (double)(test_now_usec() - t0) / 1000.0,
+	       (unsigned long long)imds_client_stats(c).max_in_flight);
+}
+
+static void test_slow_path_does_not_delay_others(void **state)
+{
+	_cleanup_client_ struct imds_client *c = default_client();
+	struct done_rec slow = {0}, d[5] = {0};
+
+	fault("{\"path\": \"meta-data/instance-type\", \"kind\": \"delay\", \"delay_ms\": 700, "
+	      "\"count\": 1}");
+	/* The slow one first: a client that served requests in order would finish it first. */
+	assert_int_equal(imds_submit(c, "meta-data/instance-type", on_done, &slow, NULL), 0);
+	for (size_t i = 0; i < ELEMENTSOF(d); i++)
+		assert_int_equal(imds_submit(c, eight[3 + i].path, on_done, &d[i], NULL), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	for (size_t i = 0; i < ELEMENTSOF(d); i++) {
+		assert_true(d[i].order < slow.order);
+		expect_rec_value(&d[i], eight[3 + i].value);
+	}
+	assert_int_equal(slow.order, done_counter - 1); /* last */
+	expect_rec_value(&slow, "m5.large");
+	assert_int_equal(imds_client_stats(c).retries, 0);
+}
+
+static void test_retry_after_is_a_timer_not_a_sleep(void **state)
+{
+	struct imds_options o;
+	struct done_rec a = {0}, b = {0};
+	json_object *log;
+	double t429 = -1, t200 = -1;
+
+	test_options(&o);
+	o.backoff_max_usec = 300 * USEC_PER_MSEC;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	fault("{\"path\": \"meta-data/mac\", \"kind\": \"status\", \"status\": 429, \"count\": 1, "
+	      "\"retry_after\": 1}");
+	assert_int_equal(imds_submit(c, MAC_PATH, on_done, &a, NULL), 0);
+	/* Run until the 429 came back and the retry waits for its deadline. */
+	while (imds_client_stats(c).retries == 0)
+		assert_int_equal(imds_client_wait(c, 10 * USEC_PER_MSEC), 0);
+	assert_false(a.done);
+	assert_true(imds_client_next_usec(c) > test_now_usec());
+	/* Another request meanwhile is served at once, not after the delay. */
+	assert_int_equal(imds_submit(c, "meta-data/local-ipv4", on_done, &b, NULL), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_true(b.order < a.order);
+	expect_rec_value(&b, "192.0.2.10");
+	expect_rec_value(&a, MAC);
+
+	/* Retry-After: 1 s, capped at backoff_max (300 ms), far above the 1 ms backoff. */
+	log = fake_log(&fake);
+	for (size_t i = 0; i < json_object_array_length(log); i++) {
+		json_object *e = json_object_array_get_idx(log, i), *t;
+
+		if (!streq(fake_entry_str(e, "path"), MAC_URL_PATH) ||
+		    !json_object_object_get_ex(e, "t", &t))
+			continue;
+		if (fake_entry_int(e, "status") == 429)
+			t429 = json_object_get_double(t);
+		else if (fake_entry_int(e, "status") == 200)
+			t200 = json_object_get_double(t);
+	}
+	json_object_put(log);
+	assert_true(t429 >= 0 && t200 >= 0);
+	assert_true(t200 - t429 >= 0.29);
+	assert_int_equal(imds_client_stats(c).retries, 1);
+}
+
+static void test_cancel_drops_sent_and_queued_requests(void **state)
+{
+	struct imds_options o;
+	struct done_rec slow = {0}, queued = {0}, other = {0};
+	struct imds_request *q_slow = NULL, *q_queued = NULL;
+
+	test_options(&o);
+	o.max_in_flight = 1;
+	_cleanup_client_ struct imds_client *c = client_new(&o);
+
+	get_expect_value(c, MAC_PATH, MAC); /* the token first */
+	ctl_reset_log();
+	fault("{\"path\": \"meta-data/instance-type\", \"kind\": \"delay\", \"delay_ms\": 600}");
+	assert_int_equal(imds_submit(c, "meta-data/instance-type", on_done, &slow, &q_slow), 0);
+	assert_int_equal(imds_submit(c, "meta-data/local-ipv4", on_done, &queued, &q_queued), 0);
+	/* One slot: the second waits behind the first, which is on the wire. */
+	assert_int_equal(imds_client_wait(c, 50 * USEC_PER_MSEC), 0);
+	assert_int_equal(imds_client_stats(c).max_in_flight, 1);
+	imds_request_cancel(q_queued);
+	imds_request_cancel(q_slow);
+	assert_int_equal(imds_client_pending(c), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	assert_false(slow.done);
+	assert_false(queued.done);
+
+	/* The client goes on; the queued request never reached IMDS. */
+	assert_int_equal(imds_submit(c, MACS_PATH MAC2 "/device-number", on_done, &other, NULL), 0);
+	assert_int_equal(imds_client_run(c), 0);
+	expect_rec_value(&other, "1");
+	assert_false(slow.done);
+	assert_int_equal(
+	        fake_count_eventually(&fake, "GET", "/latest/meta-data/instance-type", -1, 1), 1);
+	assert_int_equal(fake_count(&fake, "GET", "/latest/meta-data/local-ipv4", -1), 0);
+}
+
+static size_t open_fds(void)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	(void)closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+static void test_no_fd_leak(void **state)
+{
+	size_t before = open_fds();
+
+	for (int round = 0; round < 3; round++) {
+		_cleanup_client_ struct imds_client *c = default_client();
+		struct done_rec d[ELEMENTSOF(eight)] = {0}, slow = {0};
+		struct imds_request *q = NULL;
+
+		fault("{\"path\": \"meta-data/instance-type\", \"kind\": \"delay\", \"delay_ms\": "
+		      "400, \"count\": 1}");
+		assert_int_equal(imds_submit(c, "meta-data/instance-type", on_done, &slow, &q), 0);
+		for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+			if (i != 1)
+				assert_int_equal(
+				        imds_submit(c, eight[i].path, on_done, &d[i], NULL), 0);
+		while (imds_client_pending(c) > 1)
+			assert_int_equal(imds_client_wait(c, UINT64_MAX), 0);
+		imds_request_cancel(q); /* its connection is mid-request */
+		for (size_t i = 0; i < ELEMENTSOF(eight); i++)
+			if (i != 1)
+				expect_rec_value(&d[i], eight[i].value);
+		assert_true(open_fds() > before); /* kept-alive connections */
+	}
+	assert_int_equal(open_fds(), before);
 }
 
 int main(int argc, char *argv[])
@@ -798,6 +828,11 @@ int main(int argc, char *argv[])
 	        cmocka_unit_test_setup(test_trailing_lf_mode_preserved_in_body, reset_fake),
 	        cmocka_unit_test_setup(test_invalid_path_sends_nothing, reset_fake),
 	        cmocka_unit_test(test_options_validated),
+	        cmocka_unit_test_setup(test_parallel_gets_share_one_token_put, reset_fake),
+	        cmocka_unit_test_setup(test_slow_path_does_not_delay_others, reset_fake),
+	        cmocka_unit_test_setup(test_retry_after_is_a_timer_not_a_sleep, reset_fake),
+	        cmocka_unit_test_setup(test_cancel_drops_sent_and_queued_requests, reset_fake),
+	        cmocka_unit_test_setup(test_no_fd_leak, reset_fake),
 	};
 
 	if (argc != 4) {

@@ -51,6 +51,7 @@
 #   vpc_tcp_listen NS PORT; expect_tcp FROM_NS DEST PORT [SRC [SEEN_FROM]]
 #   vpc_cleanup                    tear everything down (the EXIT trap does it)
 #   vpc_imds_update [FILE]         rewrite the metadata, give it to the running fake IMDS
+#   e2n_imds_ctl OP [JSON]         a control request to the fake IMDS (faults, modes)
 #   e2n_kstate NS                  links, addresses, rules, routes of NS, normalised
 #   e2n_monitor_start NS / e2n_monitor_stop
 #                                  the netlink events of NS in between (printed)
@@ -929,6 +930,16 @@ print(u.urlopen(u.Request(sys.argv[1], data=body, method="POST"), timeout=2).rea
 PYEOF
         ) || die "vpc_imds_update: POST /_fake/tree failed"
         [[ $out == *'"ok": true'* ]] || die "vpc_imds_update: the fake IMDS answered $out"
+}
+
+# e2n_imds_ctl OP [JSON]: POST /_fake/OP (fault, clear-faults, mode, ...) to the
+# running fake IMDS, from inside the instance; prints its answer.
+e2n_imds_ctl() {
+        printf '+ [%s] POST %s/_fake/%s %s\n' "$(e2n_label "$INST_NS")" "http://$IMDS4" "$1" "${2:-}"
+        ip netns exec "$INST_NS" "${PY[@]}" -c 'import sys, urllib.request as u
+print(u.urlopen(u.Request(sys.argv[1] + "/_fake/" + sys.argv[2], data=sys.argv[3].encode(),
+                          method="POST"), timeout=2).read().decode())' \
+                "http://$IMDS4" "$1" "${2:-}" || die "e2n_imds_ctl $1 failed"
 }
 
 # e2n_kstate NS: the kernel state of NS that ec2net may change, one object a
