@@ -36,7 +36,7 @@
 #define RETRY_INITIAL_USEC (50 * USEC_PER_MSEC)
 #define RETRY_MAX_USEC (3 * USEC_PER_SEC)
 #define RETRY_GIVE_UP_USEC (180 * USEC_PER_SEC)
-/* Drift: more than DRIFT_MAX repairs in DRIFT_WINDOW: stop repairing for DRIFT_HOLDOFF. */
+/* Drift: DRIFT_MAX repairs in DRIFT_WINDOW: stop repairing for DRIFT_HOLDOFF. */
 #define DRIFT_MAX 10
 #define DRIFT_WINDOW_USEC (10 * USEC_PER_SEC)
 #define DRIFT_HOLDOFF_USEC (30 * USEC_PER_SEC)
@@ -226,8 +226,12 @@ static void on_rtnl(void *userdata, int ifindex, bool resync)
 	struct manager *m = userdata;
 	struct iface *f;
 
+	/* Lost notifications (ENOBUFS) say nothing about IMDS: a full pass on the kept metadata
+	 * puts the kernel right. New links still come as uevents, with their own read. Reading
+	 * IMDS here doubled the requests of every large cold start (its own echoes overflow the
+	 * socket). */
 	if (resync) {
-		manager_mark_dirty(m, 0, true);
+		manager_mark_dirty(m, 0, false);
 		return;
 	}
 	/* A link udev has not processed yet (not renamed yet, maybe): its udev event starts the
@@ -465,7 +469,9 @@ static void account_repairs(struct manager *m, const struct pass_result *res,
 		struct iface *f;
 		unsigned recent = 0;
 
-		if (c[k].added + c[k].changed + c[k].removed == 0)
+		/* Rules of no present interface are those of a detached ENI: removing them is
+		 * the detach, not a fight. */
+		if (c[k].ifindex <= 0 || c[k].added + c[k].changed + c[k].removed == 0)
 			continue;
 		f = iface_get(m, c[k].ifindex);
 		if (!f)
@@ -474,7 +480,7 @@ static void account_repairs(struct manager *m, const struct pass_result *res,
 		for (size_t i = 0; i < ELEMENTSOF(f->repairs) && i < f->n_repairs; i++)
 			if (f->repairs[i] + DRIFT_WINDOW_USEC > now)
 				recent++;
-		if (recent > DRIFT_MAX) {
+		if (recent >= DRIFT_MAX) {
 			char t[32];
 
 			f->suppressed_until = now + DRIFT_HOLDOFF_USEC;
