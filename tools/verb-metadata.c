@@ -72,7 +72,7 @@ int verb_metadata(struct ctl *c)
 	if (r < 0)
 		return CTL_EXIT_FAILED;
 	fetch.client = imds;
-	r = md_walk_instance(imds_fetch_get, &fetch, &md);
+	r = imds_fetch_instance(&fetch, &md);
 	if (r < 0) {
 		if (fetch.n_failures > 0)
 			log_error("Cannot read IMDS: %s",

@@ -138,7 +138,7 @@ static unsigned json_diff(const char *where, const char *path, json_object *want
 	switch (tw) {
 	case json_type_null:
 		return 0;
-	case json_type_object:
+	case json_type_object: { /* json_object_object_foreach declares: a block */
 		json_object_object_foreach(want, k, vw)
 		{
 			json_object *vg = NULL;
@@ -161,6 +161,7 @@ static unsigned json_diff(const char *where, const char *path, json_object *want
 			}
 		}
 		return n;
+	}
 	case json_type_array:
 		if (json_object_array_length(want) != json_object_array_length(got)) {
 			fprintf(stderr, "# %s: %s: want %zu items %s, got %zu items %s\n", where,
