@@ -487,6 +487,33 @@ static bool eni_ready(const struct md_eni *e)
 	return e && md_eni_is_usable(e);
 }
 
+/* Why an incomplete ENI could not be read: the path, and the cause (a 404 for a listed key, or
+ * the failure the fetch recorded: its first, which names its own path when it is another). */
+static const char *describe_unread(const struct pass_result *res, const struct md_eni *e,
+				   char *buf, size_t size)
+{
+	const struct imds_fetch *f = &res->fetch;
+	char mac[MAC_STRLEN], path[256], cause[512];
+
+	if (!e->unread_key)
+		return "IMDS keys could not be read";
+	snprintf(path, sizeof(path), "meta-data/network/interfaces/macs/%s/%s",
+		 mac_format(e->mac, mac), e->unread_key);
+	if (e->unread_absent)
+		snprintf(cause, sizeof(cause), "HTTP 404 although its directory lists it");
+	else if (f->n_failures == 0)
+		snprintf(cause, sizeof(cause), "unknown error");
+	else if (!streq(f->failed_path, path))
+		imds_fetch_describe_failure(f, cause, sizeof(cause));
+	else if (f->failure.http_status > 0)
+		snprintf(cause, sizeof(cause), "HTTP %ld (%s)", f->failure.http_status,
+			 STRERROR(f->failure.error));
+	else
+		snprintf(cause, sizeof(cause), "%s", STRERROR(f->failure.error));
+	snprintf(buf, size, "IMDS '%s' could not be read: %s", path, cause);
+	return buf;
+}
+
 /* Retry state after a pass that read IMDS (ok) or failed to (!ok). */
 static void update_retries(struct manager *m, const struct pass_result *res, bool ok)
 {
@@ -514,7 +541,7 @@ static void update_retries(struct manager *m, const struct pass_result *res, boo
 		const struct md_eni *e;
 		const char *why;
 		uint64_t delay;
-		char t[32];
+		char t[32], unread[1024];
 
 		if (f->ifindex <= 0 || !f->tracked || f->waiting)
 			continue;
@@ -541,7 +568,7 @@ static void update_retries(struct manager *m, const struct pass_result *res, boo
 		why = !ok	      ? "IMDS cannot be read"
 		      : !e	      ? "not listed in IMDS yet"
 		      : e->error      ? e->error
-		      : e->incomplete ? "IMDS keys could not be read"
+		      : e->incomplete ? describe_unread(res, e, unread, sizeof(unread))
 				      : "IMDS keys missing";
 		if (now - f->wait_since > RETRY_GIVE_UP_USEC) {
 			f->gave_up = true;
@@ -661,7 +688,8 @@ static int run_pass(struct manager *m)
 					   res.fetch.n_failures
 						   ? imds_fetch_describe_failure(&res.fetch, why,
 										 sizeof(why))
-						   : "the interface listing is missing or bad");
+						   : "'meta-data/network/interfaces/macs/' "
+						     "answered 404 or is malformed");
 			m->imds_failing = true;
 			update_retries(m, &res, false);
 			write_state(m, "imds-error", &res, mono_usec() - t0);
