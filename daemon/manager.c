@@ -48,6 +48,7 @@ struct iface {
 	bool waiting;	    /* a retry is scheduled at retry_at */
 	bool gave_up;
 	unsigned attempt;
+	uint32_t why_hash; /* of the last reason logged for waiting */
 	uint64_t wait_since, retry_at;
 	uint64_t repairs[DRIFT_MAX + 1]; /* ring of drift repair times */
 	unsigned n_repairs;
@@ -487,6 +488,16 @@ static bool eni_ready(const struct md_eni *e)
 	return e && md_eni_is_usable(e);
 }
 
+/* FNV-1a: tells one log message from another. */
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
 /* Why an incomplete ENI could not be read: the path, and the cause (a 404 for a listed key, or
  * the failure the fetch recorded: its first, which names its own path when it is another). */
 static const char *describe_unread(const struct pass_result *res, const struct md_eni *e,
@@ -579,8 +590,10 @@ static void update_retries(struct manager *m, const struct pass_result *res, boo
 		}
 		delay = backoff_delay_usec(f->attempt, RETRY_INITIAL_USEC, RETRY_MAX_USEC,
 					   random_u32());
-		log_iface(f->attempt == 0 ? LOG_INFO : LOG_DEBUG, res, f->ifindex,
-			  "%s, retrying in %s", why, fmt_usec(delay, t, sizeof(t)));
+		/* Each new reason once at info level, its repetitions at debug. */
+		log_iface(f->attempt == 0 || f->why_hash != str_hash(why) ? LOG_INFO : LOG_DEBUG,
+			  res, f->ifindex, "%s, retrying in %s", why, fmt_usec(delay, t, sizeof(t)));
+		f->why_hash = str_hash(why);
 		f->attempt++;
 		f->waiting = true;
 		f->retry_at = now + delay;
