@@ -9,7 +9,9 @@ PACKAGES=(
         # libraries (design.md: netlink, IMDS over HTTP, JSON, udev, systemd)
         libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libsystemd-dev
         # tests: unit framework, the fake IMDS, the namespace VPC
-        libcmocka-dev python3 iproute2 nftables iputils-ping procps
+        libcmocka-dev python3 iproute2 nftables iputils-ping procps curl
+        # the daemon tests under valgrind (scripts/test-faults.sh)
+        valgrind
         # man pages and system checks (scdoc renders, mandoc lints, systemd-analyze, udevadm)
         scdoc mandoc man-db systemd udev
 )

@@ -1215,23 +1215,22 @@ e2n_daemon_wait_pass() {
 
 # e2n_imds_ctl OP [BODY]: POST /_fake/OP (fault, clear-faults, reset-log, set?path=...,
 # delete?path=..., tree, mode, expire-tokens) to the running fake IMDS from inside
-# the instance; prints the answer; fails unless it says ok. e2n_imds_log: the
-# fake's request log (JSON list).
+# the instance, BODY on stdin when it is "-"; prints the answer; fails unless it
+# says ok. e2n_imds_log: the fake's request log (JSON list). curl, not python:
+# it starts ten times faster, and tests call these often.
 e2n_imds_ctl() {
         local out body=${2:-}
         printf '+ [%s] POST /_fake/%s %s\n' "$(e2n_label "$INST_NS")" "$1" "${body:0:200}" >&2
-        out=$(ip netns exec "$INST_NS" "${PY[@]}" -c 'import sys, urllib.request as u
-try:
-    r = u.urlopen(u.Request("http://169.254.169.254/_fake/" + sys.argv[1], data=sys.argv[2].encode("utf-8", "surrogateescape"), method="POST"), timeout=5)
-    print(r.read().decode())
-except Exception as e:
-    print("error: %s" % e)' "$1" "$body")
+        if [[ $body == - ]]; then
+                out=$(ip netns exec "$INST_NS" curl -sS --max-time 5 --data-binary @- "http://$IMDS4/_fake/$1" 2>&1)
+        else
+                out=$(printf '%s' "$body" | ip netns exec "$INST_NS" curl -sS --max-time 5 --data-binary @- "http://$IMDS4/_fake/$1" 2>&1)
+        fi
         printf '%s\n' "$out"
         [[ $out == *'"ok": true'* ]]
 }
 e2n_imds_log() {
-        ip netns exec "$INST_NS" "${PY[@]}" -c 'import urllib.request as u
-print(u.urlopen("http://169.254.169.254/_fake/log", timeout=5).read().decode())'
+        ip netns exec "$INST_NS" curl -sS --max-time 5 "http://$IMDS4/_fake/log"
 }
 
 # e2n_rule_dups NS: rules that appear more than once (same priority, selector
