@@ -454,7 +454,7 @@ vpc_eni() {
 # The VPC side of assigning more addresses to an ENI (the instance is not
 # touched; rewrite the metadata with vpc_metadata).
 vpc_eni_assign() {
-        local ifname=$1 fam=4 a br port
+        local ifname=$1 fam=4 a br port new4=() new6=() neigh=""
         shift
         port=${ENI_PORT[$ifname]:-}
         [[ -n "$port" ]] || die "vpc_eni_assign: unknown ENI $ifname"
@@ -493,19 +493,28 @@ add rule ip e2n_nat post ip saddr $priv oifname \"inet0\" snat to $pub" || die "
                         a=$1
                         if [[ $fam == 4 ]]; then
                                 ENI_ADDR4[$ifname]+="${ENI_ADDR4[$ifname]:+ }$a"
+                                new4+=("$a")
                         else
                                 ENI_ADDR6[$ifname]+="${ENI_ADDR6[$ifname]:+ }$a"
+                                new6+=("$a")
                         fi
-                        # The source check first: the neighbour entry releases
-                        # packets the router queued for this address.
-                        run "$VPC_NS" nft add element netdev e2n_srccheck "own${fam}_$port" "{ $a }" \
-                                || die "source check element $a"
-                        run "$VPC_NS" ip neigh replace "$a" lladdr "${ENI_MAC[$ifname]}" dev "$br" \
-                                nud permanent || die "neigh $a"
+                        neigh+="neigh replace $a lladdr ${ENI_MAC[$ifname]} dev $br nud permanent"$'\n'
                         ;;
                 esac
                 shift
         done
+        # The plain addresses in two commands, however many: the source check
+        # first (the neighbour entries release packets the router queued for
+        # these addresses), then the neighbours.
+        ((${#new4[@]})) && { run "$VPC_NS" nft add element netdev e2n_srccheck "own4_$port" \
+                "{ $(e2n_join , "${new4[@]}") }" || die "source check elements ${new4[*]}"; }
+        ((${#new6[@]})) && { run "$VPC_NS" nft add element netdev e2n_srccheck "own6_$port" \
+                "{ $(e2n_join , "${new6[@]}") }" || die "source check elements ${new6[*]}"; }
+        if [[ -n "$neigh" ]]; then
+                printf '+ [%s] ip -batch - <<EOF\n%sEOF\n' "$(e2n_label "$VPC_NS")" "$neigh"
+                ip netns exec "$VPC_NS" ip -batch - <<<"$neigh" || die "neighbours of $ifname"
+        fi
+        return 0
 }
 
 # e2n_words_without LIST WORD: LIST (space-separated) without WORD.
