@@ -57,6 +57,13 @@
 #   e2n_parallel CMD... [-- CMD...]...   several checks at once, output in order
 #   expect_pings_batch / expect_no_pings_batch FROM_NS [-I SRC] DEST...
 #                                  expect_pings with one ip netns exec for all
+#   e2n_daemon_start [ARGS] / e2n_daemon_stop / e2n_daemon_kill9
+#                                  ec2netd in the instance (E2N_DAEMON_WRAPPER:
+#                                  e.g. valgrind in front; E2N_TIME_SCALE)
+#   e2n_daemon_fds / e2n_daemon_rss / e2n_state_stamp / e2n_daemon_wait_pass SECS
+#                                  the daemon's descriptors, RSS, passes
+#   e2n_imds_ctl OP [BODY] / e2n_imds_log   the fake IMDS's control API
+#   e2n_rules_of NS TABLE / e2n_rule_dups NS / e2n_wait_for SECS CMD...
 #
 # Namespaces: INST_NS, VPC_NS, REMOTE_NS, CONTAINER_NS, HOST_NS[NAME]; the
 # remote host is REMOTE4/REMOTE6. The description is kept in E2N_ENIS,
@@ -1183,7 +1190,7 @@ e2n_daemon_stop() {
         wait "$pid" || rc=$?
         E2N_DAEMON_PID=""
         if [[ "$E2N_DAEMON_WRAPPER" == *valgrind* ]]; then
-                grep -E "^==$pid== (ERROR SUMMARY|   (definitely|indirectly) lost)" \
+                grep -E "^==$pid== +(ERROR SUMMARY|definitely lost|indirectly lost|still reachable|All heap blocks)" \
                         "$E2N_TMP/ec2netd.log" | sed 's/^/valgrind: /'
         fi
         return "$rc"
@@ -1201,7 +1208,10 @@ e2n_daemon_kill9() {
 }
 
 # e2n_daemon_fds / e2n_daemon_rss: the daemon's open descriptors; its RSS in kB.
-e2n_daemon_fds() { ls "/proc/$E2N_DAEMON_PID/fd" 2>/dev/null | grep -c .; }
+e2n_daemon_fds() {
+        local fds=("/proc/$E2N_DAEMON_PID/fd/"*)
+        [[ -e "${fds[0]}" ]] && echo "${#fds[@]}" || echo 0
+}
 e2n_daemon_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$E2N_DAEMON_PID/status" 2>/dev/null; }
 
 # e2n_state_stamp: identifies the last write of the daemon's state file

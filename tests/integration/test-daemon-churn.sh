@@ -77,11 +77,11 @@ for i in eth0 "${E2N_ENIS[@]}" head tail; do
 done
 # imds_sync: IMDS lists eth0 and the attached ENIs.
 imds_sync() {
-        local i body=${FRAG[head]}{${FRAG[eth0]}
+        local i body="${FRAG[head]}{${FRAG[eth0]}"
         for ((i = 1; i <= MAX_ENIS; i++)); do
                 [[ -n "${ATTACHED[eth$i]:-}" ]] && body+=,${FRAG[eth$i]}
         done
-        body+=}${FRAG[tail]}
+        body+="}${FRAG[tail]}"
         e2n_imds_ctl tree "$body" >/dev/null 2>&1 || die "IMDS update"
 }
 # Every secondary starts detached: out of the instance, in the router's namespace.
