@@ -72,7 +72,7 @@ mkdir -p "$LOGS"
 
 if ((do_valgrind)); then
         echo "== the daemon tests with ec2netd under valgrind"
-        VALGRIND="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect"
+        VALGRIND="valgrind --leak-check=full --show-leak-kinds=definite,indirect"
         VALGRIND+=" --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30"
         [[ -f $SRC/tests/valgrind.supp ]] && VALGRIND+=" --suppressions=$SRC/tests/valgrind.supp"
         for t in "$SRC"/tests/integration/test-daemon-*.sh; do
