@@ -49,6 +49,7 @@ struct iface {
 	bool waiting;	    /* a retry is scheduled at retry_at */
 	bool gave_up;
 	unsigned attempt;
+	uint32_t why_hash; /* of the last reason logged for waiting */
 	uint64_t wait_since, retry_at;
 	uint64_t repairs[DRIFT_MAX + 1]; /* ring of drift repair times */
 	unsigned n_repairs;
@@ -531,6 +532,43 @@ static bool eni_ready(const struct md_eni *e)
 	return e && md_eni_is_usable(e);
 }
 
+/* FNV-1a: tells one log message from another. */
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* Why an incomplete ENI could not be read: the path, and the cause (a 404 for a listed key, or
+ * the failure the fetch recorded: its first, which names its own path when it is another). */
+static const char *describe_unread(const struct pass_result *res, const struct md_eni *e,
+				   char *buf, size_t size)
+{
+	const struct imds_fetch *f = &res->fetch;
+	char mac[MAC_STRLEN], path[256], cause[512];
+
+	if (!e->unread_key)
+		return "IMDS keys could not be read";
+	snprintf(path, sizeof(path), "meta-data/network/interfaces/macs/%s/%s",
+		 mac_format(e->mac, mac), e->unread_key);
+	if (e->unread_absent)
+		snprintf(cause, sizeof(cause), "HTTP 404 although its directory lists it");
+	else if (f->n_failures == 0)
+		snprintf(cause, sizeof(cause), "unknown error");
+	else if (!streq(f->failed_path, path))
+		imds_fetch_describe_failure(f, cause, sizeof(cause));
+	else if (f->failure.http_status > 0)
+		snprintf(cause, sizeof(cause), "HTTP %ld (%s)", f->failure.http_status,
+			 STRERROR(f->failure.error));
+	else
+		snprintf(cause, sizeof(cause), "%s", STRERROR(f->failure.error));
+	snprintf(buf, size, "IMDS '%s' could not be read: %s", path, cause);
+	return buf;
+}
+
 /* Retry state after a pass that read IMDS (ok) or failed to (!ok). A pass on the kept
  * metadata (!fresh) only notes the interfaces it configured: whether IMDS describes the others
  * is for the fetch in flight to say. */
@@ -560,7 +598,7 @@ static void update_retries(struct manager *m, const struct pass_result *res, boo
 		const struct md_eni *e;
 		const char *why;
 		uint64_t delay;
-		char t[32];
+		char t[32], unread[1024];
 
 		if (f->ifindex <= 0 || !f->tracked || f->waiting)
 			continue;
@@ -587,7 +625,7 @@ static void update_retries(struct manager *m, const struct pass_result *res, boo
 		why = !ok	      ? "IMDS cannot be read"
 		      : !e	      ? "not listed in IMDS yet"
 		      : e->error      ? e->error
-		      : e->incomplete ? "IMDS keys could not be read"
+		      : e->incomplete ? describe_unread(res, e, unread, sizeof(unread))
 				      : "IMDS keys missing";
 		if (now - f->wait_since > RETRY_GIVE_UP_USEC) {
 			f->gave_up = true;
@@ -598,8 +636,10 @@ static void update_retries(struct manager *m, const struct pass_result *res, boo
 		}
 		delay = backoff_delay_usec(f->attempt, RETRY_INITIAL_USEC, RETRY_MAX_USEC,
 					   random_u32());
-		log_iface(f->attempt == 0 ? LOG_INFO : LOG_DEBUG, res, f->ifindex,
-			  "%s, retrying in %s", why, fmt_usec(delay, t, sizeof(t)));
+		/* Each new reason once at info level, its repetitions at debug. */
+		log_iface(f->attempt == 0 || f->why_hash != str_hash(why) ? LOG_INFO : LOG_DEBUG,
+			  res, f->ifindex, "%s, retrying in %s", why, fmt_usec(delay, t, sizeof(t)));
+		f->why_hash = str_hash(why);
 		f->attempt++;
 		f->waiting = true;
 		f->retry_at = now + delay;
@@ -843,7 +883,8 @@ static void fetched_pass(struct manager *m)
 				   "Cannot read IMDS, nothing changed: %s",
 				   res.fetch.n_failures
 					   ? imds_fetch_describe_failure(&res.fetch, why, sizeof(why))
-					   : "the interface listing is missing or bad");
+					   : "'meta-data/network/interfaces/macs/' "
+					     "answered 404 or is malformed");
 		m->imds_failing = true;
 		if (pass_observe(&o, &res) >= 0)
 			update_retries(m, &res, false, true);

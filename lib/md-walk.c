@@ -64,6 +64,15 @@ static bool listing_has_mac(char **l, const uint8_t mac[6])
 	return false;
 }
 
+/* Remembers the first key that could not be read, for the messages about the ENI. */
+static void note_unread(struct md_eni *e, const char *key, enum md_status status)
+{
+	if (status == MD_KNOWN || e->unread_key)
+		return;
+	e->unread_key = key;
+	e->unread_absent = status == MD_ABSENT;
+}
+
 static int walk_associations(md_get_fn fn, void *userdata, const char *mac, struct md_eni *e)
 {
 	_cleanup_strv_free_ char **ips = NULL;
@@ -75,6 +84,8 @@ static int walk_associations(md_get_fn fn, void *userdata, const char *mac, stru
 	if (r < 0)
 		return r;
 	if (b.status != MD_KNOWN) {
+		if (b.status == MD_UNKNOWN)
+			note_unread(e, "ipv4-associations/", b.status);
 		e->eips_status = b.status;
 		body_done(&b);
 		return 0;
@@ -95,6 +106,7 @@ static int walk_associations(md_get_fn fn, void *userdata, const char *mac, stru
 		/* Listed a moment ago but 404 now: not settled, like a per-ENI key. */
 		if (b.status != MD_KNOWN)
 			failed = true;
+		note_unread(e, "ipv4-associations", b.status);
 		r = md_eni_set_association(e, *ip, b.status == MD_ABSENT ? MD_UNKNOWN : b.status,
 					   b.text, b.len);
 		body_done(&b);
@@ -135,6 +147,8 @@ static int walk_mac(md_get_fn fn, void *userdata, struct md_eni *e)
 		 * after macs/ listed the MAC means "not settled yet" (imds.md §7), as for keys
 		 * below; only a malformed listing (error set above) makes the ENI invalid. */
 		e->incomplete = !e->error;
+		e->unread_key = "";
+		e->unread_absent = b.status == MD_ABSENT;
 		body_done(&b);
 		md_eni_finish(e);
 		return 0;
@@ -154,6 +168,7 @@ static int walk_mac(md_get_fn fn, void *userdata, struct md_eni *e)
 		if (r < 0)
 			return r;
 		/* Listed a moment ago but 404 now: treat as not settled rather than absent. */
+		note_unread(e, name, b.status);
 		r = md_eni_set_key(e, (enum md_key)k, b.status == MD_ABSENT ? MD_UNKNOWN : b.status,
 				   b.text, b.len);
 		body_done(&b);

@@ -81,6 +81,11 @@ struct md_eni {
 	char *error;
 	/* Some key could not be read (IMDS error): configure nothing new, delete nothing. */
 	bool incomplete;
+	/* The first key the walk could not read (a static name; "" for the MAC directory itself),
+	 * and whether that was a 404 for a key its directory listed (not settled yet). NULL when
+	 * every key was read. For log messages only. */
+	const char *unread_key;
+	bool unread_absent;
 };
 
 struct md_instance {

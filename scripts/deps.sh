@@ -11,11 +11,13 @@ PACKAGES=(
         # libraries (design.md: netlink, IMDS over HTTP, JSON, udev, systemd)
         libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libsystemd-dev
         # tests: unit framework, the fake IMDS, the namespace VPC
-        libcmocka-dev python3 iproute2 nftables iputils-ping procps
+        libcmocka-dev python3 iproute2 nftables iputils-ping procps curl
         # ec2netctl tests: setpriv drops CAP_NET_ADMIN, script gives status a terminal
         util-linux bsdutils
         # benchmarks (tests/bench/run.sh counts the daemon's netlink messages with strace)
         strace
+        # the daemon tests under valgrind (scripts/test-faults.sh)
+        valgrind
         # man pages and system checks (scdoc renders, mandoc lints, systemd-analyze, udevadm)
         scdoc mandoc man-db systemd udev
 )

@@ -8,6 +8,7 @@ formats (ours, AEMM, plain {"meta-data": ...}), and checks the token rules, list
 the control API and the log against imds.md §2-§5 and §10.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -331,6 +332,66 @@ def protocol_checks():
         r, _ = fake.request("POST", "/_fake/fault", body=b'{"kind": "bogus"}')
         assert r.status == 400
     check("control API: set, delete, tree, faults (count, method, kinds), log", control)
+
+    def hostile_bodies():
+        t = fake.token()
+        token_values.append(t)
+        # A value that is not UTF-8 comes back byte for byte.
+        fake.ctl("set?path=meta-data/network/interfaces/macs/0e:00:00:00:00:98/local-ipv4s",
+                 b"10.0.0.\xff\xfe\n10.0.0.2")
+        r, b = fake.get("/latest/meta-data/network/interfaces/macs/0e:00:00:00:00:98/"
+                        "local-ipv4s", t)
+        assert r.status == 200 and b == b"10.0.0.\xff\xfe\n10.0.0.2", b
+        fake.ctl("delete?path=meta-data/network/interfaces/macs/0e:00:00:00:00:98")
+        # kind "body": exact bytes, NUL and non-UTF-8 included.
+        raw = b"10.0.0.1\x00\n\xc3\x28\n$(touch /tmp/x)"
+        fake.ctl("fault", json.dumps({"path": "meta-data/mac", "kind": "body", "count": 1,
+                                      "body_b64": base64.b64encode(raw).decode()}))
+        r, b = fake.get("/latest/meta-data/mac", t)
+        assert r.status == 200 and b == raw, b
+        r, _ = fake.request("POST", "/_fake/fault", body=b'{"kind": "body"}')
+        assert r.status == 400, "body without body_b64"
+        # 10 MiB.
+        fake.ctl("fault", json.dumps({"path": "meta-data/mac", "kind": "oversize",
+                                      "size": 10 << 20, "count": 1}))
+        r, b = fake.get("/latest/meta-data/mac", t)
+        assert len(b) == 10 << 20 and int(r.getheader("Content-Length")) == 10 << 20
+        # reset_mid_body: half the body, then a TCP RST.
+        fake.ctl("fault", json.dumps({"path": "meta-data/mac", "kind": "reset_mid_body",
+                                      "count": 1}))
+        c = fake.connect()
+        try:
+            c.request("GET", "/latest/meta-data/mac", headers={TOK: t})
+            resp = c.getresponse()
+            assert resp.status == 200 and int(resp.getheader("Content-Length")) >= 2
+            try:
+                resp.read()
+                raise AssertionError("reset_mid_body: the whole body arrived")
+            except ConnectionResetError:
+                pass
+        finally:
+            c.close()
+        # stall_mid_body: half the body, nothing for delay_ms, then the connection closes.
+        fake.ctl("fault", json.dumps({"path": "meta-data/mac", "kind": "stall_mid_body",
+                                      "delay_ms": 300, "count": 1}))
+        c = fake.connect()
+        t0 = time.monotonic()
+        try:
+            c.request("GET", "/latest/meta-data/mac", headers={TOK: t})
+            resp = c.getresponse()
+            assert resp.status == 200
+            try:
+                resp.read()
+                raise AssertionError("stall_mid_body: the whole body arrived")
+            except http.client.IncompleteRead as e:
+                assert len(e.partial) >= 1
+            assert time.monotonic() - t0 >= 0.29, "no stall"
+        finally:
+            c.close()
+        r, b = fake.get("/latest/meta-data/mac", t)
+        assert r.status == 200 and b"\0" not in b and len(b) == 17, ("faults not used up", b)
+    check("hostile bodies: non-UTF-8 set, exact bytes, 10 MiB, RST and stall mid-body",
+          hostile_bodies)
 
     def keepalive():
         c = fake.connect()

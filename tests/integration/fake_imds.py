@@ -22,6 +22,7 @@ import re
 import secrets
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -32,7 +33,8 @@ TOKEN_HEADER = "X-aws-ec2-metadata-token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TTL_MIN = 1
 TTL_MAX = 21600
-FAULT_KINDS = ("status", "delay", "drop", "reset_mid_body", "oversize", "malformed", "nul")
+FAULT_KINDS = ("status", "delay", "drop", "reset_mid_body", "stall_mid_body", "oversize",
+               "malformed", "nul", "body")
 DATED_TOKEN_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/api/token/?$")
 
 REASONS = {
@@ -171,8 +173,13 @@ class Fault:
         self.count = int(spec.get("count", -1))
         self.retry_after = spec.get("retry_after")
         self.size = int(spec.get("size", 1024 * 1024))
+        # kind "body": these exact bytes with status 200 (base64, so that NUL and non-UTF-8
+        # bytes travel in JSON).
+        self.body = base64.b64decode(spec.get("body_b64", ""), validate=True)
         if self.kind == "status" and not isinstance(self.status, int):
             raise ValueError("fault kind 'status' needs an integer 'status'")
+        if self.kind == "body" and "body_b64" not in spec:
+            raise ValueError("fault kind 'body' needs 'body_b64'")
 
     def matches(self, method, path):
         if self.method is not None and self.method != method:
@@ -353,7 +360,7 @@ class Handler(BaseHTTPRequestHandler):
     def apply_fault(self, fault, path, log):
         """Acts on a fault. Returns True when the request is finished, False when the normal
         answer must follow (a delay without a status)."""
-        if fault.delay_ms:
+        if fault.delay_ms and fault.kind != "stall_mid_body":
             time.sleep(fault.delay_ms / 1000.0)
         if fault.kind == "delay":
             return False
@@ -367,7 +374,10 @@ class Handler(BaseHTTPRequestHandler):
             log(0)
             self.close_connection = True
             self.abort_socket()
-        elif fault.kind == "reset_mid_body":
+        elif fault.kind in ("reset_mid_body", "stall_mid_body"):
+            # Headers and the first half of the normal body; then either a reset at once, or
+            # (stall) nothing for delay_ms before the connection closes: a body that never
+            # completes within the client's time limit.
             _, body, _, ctype = self.answer(path)
             if len(body) < 2:
                 body = b"x" * 64
@@ -377,14 +387,22 @@ class Handler(BaseHTTPRequestHandler):
                                                               len(body))).encode("ascii")
                              + body[:len(body) // 2])
             self.wfile.flush()
+            if fault.kind == "stall_mid_body":
+                time.sleep(max(fault.delay_ms, 0) / 1000.0)
             self.close_connection = True
-            self.abort_socket()
+            if fault.kind == "reset_mid_body":
+                self.reset_socket()
+            else:
+                self.abort_socket()
         elif fault.kind == "oversize":
             log(200)
             self.send(200, b"x" * fault.size)
         elif fault.kind == "nul":
             log(200)
             self.send(200, b"value\x00with-nul")
+        elif fault.kind == "body":
+            log(200)
+            self.send(200, fault.body)
         elif fault.kind == "malformed":
             log(0)
             self.wfile.write(b"HTTP/1.1 OK-ish\r\nthis is not a header\r\n\r\ngarbage")
@@ -399,6 +417,16 @@ class Handler(BaseHTTPRequestHandler):
         """The client's address and port: one value per TCP connection."""
         host, port = self.client_address[0], self.client_address[1]
         return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+    def reset_socket(self):
+        """Close with SO_LINGER 0: the peer gets a TCP RST ("connection reset"), not a FIN. The
+        descriptor really closes once the handler's file objects are closed too."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
 
     def abort_socket(self):
         try:
@@ -447,7 +475,8 @@ class Handler(BaseHTTPRequestHandler):
                 if self.state.user_data is None:
                     return 404, error_page(404), {}, "text/html"
                 data = self.state.user_data
-                return 200, data.encode() if isinstance(data, str) else data, {}, \
+                return 200, data.encode("utf-8", "surrogateescape") \
+                    if isinstance(data, str) else data, {}, \
                     "application/octet-stream"
             for prefix, tree in (("/latest/meta-data", self.state.meta_data),
                                  ("/latest/dynamic", self.state.dynamic)):
@@ -462,7 +491,9 @@ class Handler(BaseHTTPRequestHandler):
                     if rest.endswith("/"):
                         break  # a leaf asked for as a directory
                     body = node if node.endswith("\n") else node + lf
-                    return 200, body.encode(), {}, text
+                    # surrogateescape: bytes set through /_fake/set that are not UTF-8 go out
+                    # exactly as they came in.
+                    return 200, body.encode("utf-8", "surrogateescape"), {}, text
         return 404, error_page(404), {}, "text/html"
 
     # -- control API ------------------------------------------------------------------------

@@ -58,6 +58,13 @@
 #   e2n_parallel CMD... [-- CMD...]...   several checks at once, output in order
 #   expect_pings_batch / expect_no_pings_batch FROM_NS [-I SRC] DEST...
 #                                  expect_pings with one ip netns exec for all
+#   e2n_daemon_start [ARGS] / e2n_daemon_stop / e2n_daemon_kill9
+#                                  ec2netd in the instance (E2N_DAEMON_WRAPPER:
+#                                  e.g. valgrind in front; E2N_TIME_SCALE)
+#   e2n_daemon_fds / e2n_daemon_rss / e2n_state_stamp / e2n_daemon_wait_pass SECS
+#                                  the daemon's descriptors, RSS, passes
+#   e2n_imds_ctl OP [BODY] / e2n_imds_log   the fake IMDS's control API
+#   e2n_rules_of NS TABLE / e2n_rule_dups NS / e2n_wait_for SECS CMD...
 #
 # Namespaces: INST_NS, VPC_NS, REMOTE_NS, CONTAINER_NS, HOST_NS[NAME]; the
 # remote host is REMOTE4/REMOTE6. The description is kept in E2N_ENIS,
@@ -455,7 +462,7 @@ vpc_eni() {
 # The VPC side of assigning more addresses to an ENI (the instance is not
 # touched; rewrite the metadata with vpc_metadata).
 vpc_eni_assign() {
-        local ifname=$1 fam=4 a br port
+        local ifname=$1 fam=4 a br port new4=() new6=() neigh=""
         shift
         port=${ENI_PORT[$ifname]:-}
         [[ -n "$port" ]] || die "vpc_eni_assign: unknown ENI $ifname"
@@ -494,19 +501,28 @@ add rule ip e2n_nat post ip saddr $priv oifname \"inet0\" snat to $pub" || die "
                         a=$1
                         if [[ $fam == 4 ]]; then
                                 ENI_ADDR4[$ifname]+="${ENI_ADDR4[$ifname]:+ }$a"
+                                new4+=("$a")
                         else
                                 ENI_ADDR6[$ifname]+="${ENI_ADDR6[$ifname]:+ }$a"
+                                new6+=("$a")
                         fi
-                        # The source check first: the neighbour entry releases
-                        # packets the router queued for this address.
-                        run "$VPC_NS" nft add element netdev e2n_srccheck "own${fam}_$port" "{ $a }" \
-                                || die "source check element $a"
-                        run "$VPC_NS" ip neigh replace "$a" lladdr "${ENI_MAC[$ifname]}" dev "$br" \
-                                nud permanent || die "neigh $a"
+                        neigh+="neigh replace $a lladdr ${ENI_MAC[$ifname]} dev $br nud permanent"$'\n'
                         ;;
                 esac
                 shift
         done
+        # The plain addresses in two commands, however many: the source check
+        # first (the neighbour entries release packets the router queued for
+        # these addresses), then the neighbours.
+        ((${#new4[@]})) && { run "$VPC_NS" nft add element netdev e2n_srccheck "own4_$port" \
+                "{ $(e2n_join , "${new4[@]}") }" || die "source check elements ${new4[*]}"; }
+        ((${#new6[@]})) && { run "$VPC_NS" nft add element netdev e2n_srccheck "own6_$port" \
+                "{ $(e2n_join , "${new6[@]}") }" || die "source check elements ${new6[*]}"; }
+        if [[ -n "$neigh" ]]; then
+                printf '+ [%s] ip -batch - <<EOF\n%sEOF\n' "$(e2n_label "$VPC_NS")" "$neigh"
+                ip netns exec "$VPC_NS" ip -batch - <<<"$neigh" || die "neighbours of $ifname"
+        fi
+        return 0
 }
 
 # e2n_words_without LIST WORD: LIST (space-separated) without WORD.
@@ -1111,17 +1127,30 @@ expect_no_pings_batch() { e2n_pings_batch fail "$@"; }
 # ---------------------------------------------------------------------------
 # The daemon (test-daemon-*.sh)
 
+# E2N_DAEMON_WRAPPER: words put in front of ec2netd, e.g. "valgrind
+# --leak-check=full --error-exitcode=99" (scripts/test-faults.sh runs the daemon
+# tests so). A wrapped daemon is much slower, so the waits of this file
+# (e2n_daemon_start, e2n_wait_for, e2n_daemon_wait_pass) are multiplied by
+# E2N_TIME_SCALE: 1 by default, 20 under a wrapper unless set.
+: "${E2N_DAEMON_WRAPPER:=}"
+if [[ -n "$E2N_DAEMON_WRAPPER" ]]; then
+        : "${E2N_TIME_SCALE:=20}"
+else
+        : "${E2N_TIME_SCALE:=1}"
+fi
+
 # e2n_daemon_start [ARGS...]: ec2netd in the instance namespace, on kernel
 # uevents, with the fake IMDS, the state directory $E2N_TMP/state and a
 # sd_notify listener on $E2N_TMP/notify.sock (each datagram a line in
 # $E2N_TMP/notify.log, "|" for newlines). Its stderr goes to
-# $E2N_TMP/ec2netd.log. Waits for READY=1 (the first pass done). The pid is in
-# E2N_DAEMON_PID; the cleanup kills it.
+# $E2N_TMP/ec2netd.log. Waits for READY=1 (the first pass done), unless
+# E2N_DAEMON_NO_WAIT is set. The pid is in E2N_DAEMON_PID; the cleanup kills it.
 E2N_DAEMON_PID=""
 E2N_NOTIFY_PID=""
 e2n_daemon_start() {
-        local bin="$EC2NET_BUILD_DIR/daemon/ec2netd" i n0=0
+        local bin="$EC2NET_BUILD_DIR/daemon/ec2netd" i n0=0 wrapper=()
         [[ -x "$bin" ]] || die "ec2netd not built: $bin"
+        read -ra wrapper <<<"$E2N_DAEMON_WRAPPER"
         mkdir -p "$E2N_TMP/state"
         if [[ -z "$E2N_NOTIFY_PID" ]]; then
                 rm -f "$E2N_TMP/notify.sock"
@@ -1144,11 +1173,12 @@ with open(sys.argv[2], "a") as f:
                 [[ -S "$E2N_TMP/notify.sock" ]] || die "notify listener did not start"
         fi
         n0=$(grep -c 'READY=1' "$E2N_TMP/notify.log")
-        run_bg "$INST_NS" env NOTIFY_SOCKET="$E2N_TMP/notify.sock" "$bin" \
+        run_bg "$INST_NS" env NOTIFY_SOCKET="$E2N_TMP/notify.sock" "${wrapper[@]}" "$bin" \
                 --imds-endpoint "http://$IMDS4" --state-dir "$E2N_TMP/state" \
                 --uevent-source kernel "$@" 2>>"$E2N_TMP/ec2netd.log"
         E2N_DAEMON_PID=$E2N_LAST_PID
-        for ((i = 0; i < 500; i++)); do
+        [[ -n "${E2N_DAEMON_NO_WAIT:-}" ]] && return 0
+        for ((i = 0; i < 500 * E2N_TIME_SCALE; i++)); do
                 (($(grep -c 'READY=1' "$E2N_TMP/notify.log") > n0)) && break
                 kill -0 "$E2N_DAEMON_PID" 2>/dev/null || {
                         cat "$E2N_TMP/ec2netd.log"
@@ -1157,18 +1187,87 @@ with open(sys.argv[2], "a") as f:
                 sleep 0.02
         done
         (($(grep -c 'READY=1' "$E2N_TMP/notify.log") > n0)) || die "ec2netd sent no READY=1"
-        e2n_log "ec2netd running (pid $E2N_DAEMON_PID)"
+        e2n_log "ec2netd running (pid $E2N_DAEMON_PID${E2N_DAEMON_WRAPPER:+, under ${wrapper[0]}})"
 }
 
-# e2n_daemon_stop: SIGTERM, wait; returns the daemon's exit status.
+# e2n_daemon_stop: SIGTERM, wait; returns the daemon's exit status (under a
+# valgrind wrapper with --error-exitcode, that code when valgrind found errors
+# or leaks; its summary lines are printed).
 e2n_daemon_stop() {
-        local rc=0
-        [[ -n "$E2N_DAEMON_PID" ]] || return 0
-        printf '+ kill -TERM %s\n' "$E2N_DAEMON_PID"
-        kill -TERM "$E2N_DAEMON_PID" 2>/dev/null
-        wait "$E2N_DAEMON_PID" || rc=$?
+        local rc=0 pid=$E2N_DAEMON_PID
+        [[ -n "$pid" ]] || return 0
+        printf '+ kill -TERM %s\n' "$pid"
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" || rc=$?
         E2N_DAEMON_PID=""
+        if [[ "$E2N_DAEMON_WRAPPER" == *valgrind* ]]; then
+                grep -E "^==$pid== +(ERROR SUMMARY|definitely lost|indirectly lost|still reachable|All heap blocks)" \
+                        "$E2N_TMP/ec2netd.log" | sed 's/^/valgrind: /'
+        fi
         return "$rc"
+}
+
+# e2n_daemon_kill9: SIGKILL the daemon (no cleanup of its own), wait for it.
+e2n_daemon_kill9() {
+        local pid=$E2N_DAEMON_PID
+        [[ -n "$pid" ]] || return 0
+        printf '+ kill -KILL %s\n' "$pid"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        E2N_DAEMON_PID=""
+        return 0
+}
+
+# e2n_daemon_fds / e2n_daemon_rss: the daemon's open descriptors; its RSS in kB.
+e2n_daemon_fds() {
+        local fds=("/proc/$E2N_DAEMON_PID/fd/"*)
+        [[ -e "${fds[0]}" ]] && echo "${#fds[@]}" || echo 0
+}
+e2n_daemon_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$E2N_DAEMON_PID/status" 2>/dev/null; }
+
+# e2n_state_stamp: identifies the last write of the daemon's state file
+# (inode and mtime; the daemon replaces the file after every pass).
+e2n_state_stamp() { stat -c '%i %.9Y' "$E2N_TMP/state/state.json" 2>/dev/null || echo none; }
+
+# e2n_daemon_wait_pass SECONDS [STAMP]: wait until the daemon has finished a
+# pass since STAMP (an e2n_state_stamp; default: now). Returns 1 on timeout or
+# when the daemon died.
+e2n_daemon_wait_pass() {
+        local limit=$(($1 * E2N_TIME_SCALE)) stamp=${2:-} i
+        [[ -n "$stamp" ]] || stamp=$(e2n_state_stamp)
+        for ((i = 0; i < limit * 100; i++)); do
+                [[ $(e2n_state_stamp) != "$stamp" ]] && return 0
+                kill -0 "$E2N_DAEMON_PID" 2>/dev/null || return 1
+                sleep 0.01
+        done
+        return 1
+}
+
+# e2n_imds_ctl OP [BODY]: POST /_fake/OP (fault, clear-faults, reset-log, set?path=...,
+# delete?path=..., tree, mode, expire-tokens) to the running fake IMDS from inside
+# the instance, BODY on stdin when it is "-"; prints the answer; fails unless it
+# says ok. e2n_imds_log: the fake's request log (JSON list). curl, not python:
+# it starts ten times faster, and tests call these often.
+e2n_imds_ctl() {
+        local out body=${2:-}
+        printf '+ [%s] POST /_fake/%s %s\n' "$(e2n_label "$INST_NS")" "$1" "${body:0:200}" >&2
+        if [[ $body == - ]]; then
+                out=$(ip netns exec "$INST_NS" curl -sS --max-time 5 --data-binary @- "http://$IMDS4/_fake/$1" 2>&1)
+        else
+                out=$(printf '%s' "$body" | ip netns exec "$INST_NS" curl -sS --max-time 5 --data-binary @- "http://$IMDS4/_fake/$1" 2>&1)
+        fi
+        printf '%s\n' "$out"
+        [[ $out == *'"ok": true'* ]]
+}
+e2n_imds_log() {
+        ip netns exec "$INST_NS" curl -sS --max-time 5 "http://$IMDS4/_fake/log"
+}
+
+# e2n_rule_dups NS: rules that appear more than once (same priority, selector
+# and action), both families; prints nothing when there are none.
+e2n_rule_dups() {
+        e2n_is_ours "$1" || die "e2n_rule_dups: '$1' is not a namespace of this test"
+        { ip -n "$1" -4 rule show; ip -n "$1" -6 rule show | sed 's/^/v6 /'; } | LC_ALL=C sort | uniq -d
 }
 
 # e2n_rules_of NS TABLE: how many rules (IPv4 and IPv6) look up TABLE.
@@ -1182,7 +1281,7 @@ e2n_rules_of() {
 # e2n_wait_for SECONDS CMD...: retry CMD every 10 ms until it succeeds;
 # prints how long it took (ms). Returns 1 on timeout.
 e2n_wait_for() {
-        local limit=$1 t0 now
+        local limit=$(($1 * E2N_TIME_SCALE)) t0 now
         shift
         t0=$(date +%s%N)
         while ! "$@"; do
