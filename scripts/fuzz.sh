@@ -53,7 +53,7 @@ final_stat() { # final_stat LOG NAME: from -print_final_stats
         sed -nE "s/^stat::$2: *([0-9]+)$/\1/p" "$1" | tail -n 1
 }
 
-failed=0
+failed=0 n_failed=0
 summary=()
 for t in "${targets[@]}"; do
         bin=$BUILD/tests/fuzz/fuzz-$t
@@ -77,6 +77,7 @@ for t in "${targets[@]}"; do
         if ((rc != 0)) || compgen -G "$work/artifacts/*" >/dev/null; then
                 result=FAILED
                 failed=1
+                n_failed=$((n_failed + 1))
                 grep -E "ERROR|runtime error|property violated|SUMMARY" "$work/log" | head -n 5 || true
                 for a in "$work"/artifacts/*; do
                         [[ -e $a ]] && echo "fuzz.sh: fuzz-$t reproducer: $a (replay: $bin $a)"
@@ -93,4 +94,5 @@ printf '%s\n' "${summary[@]}"
 echo "fuzz.sh: new corpus units are in $BUILD/fuzz/<target>/corpus; to keep the useful ones:"
 echo "  $BUILD/tests/fuzz/fuzz-<target> -merge=1 tests/fuzz/corpus/<target> \\"
 echo "      $BUILD/fuzz/<target>/corpus"
+echo "$((${#targets[@]} - n_failed)) passed, $n_failed failed"
 exit $failed
