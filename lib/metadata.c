@@ -258,7 +258,7 @@ static int parse_number(struct md_eni *e, enum md_key key, uint32_t max, const c
 	return 0;
 }
 
-static struct md_list *list_of(struct md_eni *e, enum md_key key)
+struct md_list *md_eni_list(struct md_eni *e, enum md_key key)
 {
 	switch (key) {
 	case MD_KEY_LOCAL_IPV4S:
@@ -302,7 +302,7 @@ static bool list_is_prefixes(enum md_key key)
 	       key == MD_KEY_IPV6_PREFIX;
 }
 
-static enum md_status *status_of(struct md_eni *e, enum md_key key)
+enum md_status *md_eni_status(struct md_eni *e, enum md_key key)
 {
 	switch (key) {
 	case MD_KEY_DEVICE_NUMBER:
@@ -311,8 +311,11 @@ static enum md_status *status_of(struct md_eni *e, enum md_key key)
 		return &e->network_card_status;
 	case MD_KEY_INTERFACE_ID:
 		return &e->interface_id_status;
-	default:
-		return &list_of(e, key)->status;
+	default: {
+		struct md_list *l = md_eni_list(e, key);
+
+		return l ? &l->status : NULL;
+	}
 	}
 }
 
@@ -325,10 +328,10 @@ int md_eni_set_key(struct md_eni *e, enum md_key key, enum md_status status, con
 	if (key < 0 || key >= _MD_KEY_MAX)
 		return -EINVAL;
 	if (status != MD_KNOWN) {
-		struct md_list *l = list_of(e, key);
+		struct md_list *l = md_eni_list(e, key);
 		if (l)
 			md_list_done(l);
-		*status_of(e, key) = status;
+		*md_eni_status(e, key) = status;
 		return 0;
 	}
 	if (!body)
@@ -359,13 +362,13 @@ int md_eni_set_key(struct md_eni *e, enum md_key key, enum md_status status, con
 		}
 		break;
 	default:
-		r = parse_list(e, key, list_of(e, key), list_family(key), list_is_prefixes(key), body,
-			       len);
+		r = parse_list(e, key, md_eni_list(e, key), list_family(key), list_is_prefixes(key),
+			       body, len);
 		break;
 	}
 	if (r < 0)
 		return r;
-	*status_of(e, key) = MD_KNOWN;
+	*md_eni_status(e, key) = MD_KNOWN;
 	return 0;
 }
 
@@ -409,7 +412,7 @@ void md_eni_finish(struct md_eni *e)
 	char a[INET6_ADDRSTRLEN], p[IPPREFIX_STRLEN];
 
 	for (int k = 0; k < _MD_KEY_MAX; k++)
-		if (*status_of(e, (enum md_key)k) == MD_UNKNOWN && !e->error)
+		if (*md_eni_status(e, (enum md_key)k) == MD_UNKNOWN && !e->error)
 			e->incomplete = true;
 	if (e->device_number_status == MD_ABSENT)
 		md_eni_set_error(e, "device-number: missing");

@@ -110,6 +110,10 @@ int md_eni_set_key(struct md_eni *e, enum md_key key, enum md_status status, con
 /* The answer of ipv4-associations/<public_ip>: the private IPv4 it maps to. */
 int md_eni_set_association(struct md_eni *e, const char *public_ip, enum md_status status,
 			   const char *body, size_t len);
+/* The list a list key fills (local-ipv4s -> ipv4s, ...); NULL for the scalar keys. */
+struct md_list *md_eni_list(struct md_eni *e, enum md_key key);
+/* Where a key's status is kept (scalar or list); NULL for an invalid key. */
+enum md_status *md_eni_status(struct md_eni *e, enum md_key key);
 /* Marks the ENI invalid with a message (first one wins). */
 void md_eni_set_error(struct md_eni *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* After every key was fed: checks required keys and cross-key consistency (device-number and

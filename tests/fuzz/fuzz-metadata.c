@@ -33,48 +33,10 @@ enum {
 static const uint8_t test_mac[6] = {0x0a, 0x00, 0x00, 0x00, 0x00, 0x01};
 #define TEST_MAC_STR "0a:00:00:00:00:01 "
 
-static struct md_list *list_of(struct md_eni *e, enum md_key key)
-{
-	switch (key) {
-	case MD_KEY_LOCAL_IPV4S:
-		return &e->ipv4s;
-	case MD_KEY_SUBNET_IPV4_CIDR_BLOCK:
-		return &e->subnet_ipv4;
-	case MD_KEY_VPC_IPV4_CIDR_BLOCKS:
-		return &e->vpc_ipv4s;
-	case MD_KEY_IPV6S:
-		return &e->ipv6s;
-	case MD_KEY_SUBNET_IPV6_CIDR_BLOCKS:
-		return &e->subnet_ipv6s;
-	case MD_KEY_IPV4_PREFIX:
-		return &e->ipv4_prefixes;
-	case MD_KEY_IPV6_PREFIX:
-		return &e->ipv6_prefixes;
-	case MD_KEY_PUBLIC_IPV4S:
-		return &e->public_ipv4s;
-	default:
-		abort(); /* not a list key */
-	}
-}
-
 static bool key_is_list(enum md_key key)
 {
 	return key != MD_KEY_DEVICE_NUMBER && key != MD_KEY_NETWORK_CARD &&
 	       key != MD_KEY_INTERFACE_ID;
-}
-
-static enum md_status key_status(struct md_eni *e, enum md_key key)
-{
-	switch (key) {
-	case MD_KEY_DEVICE_NUMBER:
-		return e->device_number_status;
-	case MD_KEY_NETWORK_CARD:
-		return e->network_card_status;
-	case MD_KEY_INTERFACE_ID:
-		return e->interface_id_status;
-	default:
-		return list_of(e, key)->status;
-	}
 }
 
 static bool key_is_ipv6(enum md_key key)
@@ -119,7 +81,7 @@ static void check_list_reparses(enum md_key key, const struct md_list *l)
 	FUZZ_CHECK(fclose(f) == 0);
 	md_eni_init(&again, test_mac);
 	FUZZ_CHECK(md_eni_set_key(&again, key, MD_KNOWN, text, size) == 0);
-	l2 = list_of(&again, key);
+	l2 = md_eni_list(&again, key);
 	FUZZ_CHECK(l2->n == l->n);
 	for (size_t i = 0; i < l->n; i++)
 		FUZZ_CHECK(ipprefix_equal(&l->items[i], &l2->items[i]));
@@ -172,12 +134,12 @@ static void fuzz_key(enum md_key key, const char *body, size_t len)
 	FUZZ_CHECK(r == 0 || r == -EINVAL);
 	if (r < 0) {
 		check_error(&e, md_key_to_string(key));
-		FUZZ_CHECK(key_status(&e, key) == MD_UNKNOWN);
+		FUZZ_CHECK(*md_eni_status(&e, key) == MD_UNKNOWN);
 		if (key_is_list(key))
-			FUZZ_CHECK(list_of(&e, key)->n == 0);
+			FUZZ_CHECK(md_eni_list(&e, key)->n == 0);
 	} else {
 		FUZZ_CHECK(!e.error);
-		FUZZ_CHECK(key_status(&e, key) == MD_KNOWN);
+		FUZZ_CHECK(*md_eni_status(&e, key) == MD_KNOWN);
 		if (key == MD_KEY_DEVICE_NUMBER)
 			check_number(key, e.device_number);
 		else if (key == MD_KEY_NETWORK_CARD)
@@ -185,7 +147,7 @@ static void fuzz_key(enum md_key key, const char *body, size_t len)
 		else if (key == MD_KEY_INTERFACE_ID)
 			FUZZ_CHECK(eni_id_is_valid(e.interface_id));
 		else
-			check_list(key, list_of(&e, key));
+			check_list(key, md_eni_list(&e, key));
 	}
 	/* The rest of the way to the model and its JSON must hold up on anything accepted. */
 	md_eni_finish(&e);
