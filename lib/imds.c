@@ -498,7 +498,7 @@ static void easy_put(struct imds_client *c, CURL *e)
 		curl_easy_cleanup(e);
 }
 
-/* Takes the transfer's easy handle out of the multi and back to the idle list. */
+/* Takes the transfer's easy handle out of the multi (if it is in) and back to the idle list. */
 static void transfer_release(struct imds_request *q)
 {
 	struct imds_client *c = q->client;
@@ -583,15 +583,8 @@ static int transfer_start(struct imds_request *q, size_t endpoint)
 	q->state = REQ_RUNNING;
 	return 0;
 oom:
-	/* Not in the multi: release without removing. */
-	easy_put(c, q->easy);
-	q->easy = NULL;
-	if (!q->put)
-		c->n_running--;
-	curl_slist_free_allp(&q->headers);
-	q->headers = NULL;
-	free_secretp(&q->token_header);
-	q->token_header = NULL;
+	/* Removing a handle the multi does not hold is a no-op for curl. */
+	transfer_release(q);
 	return -ENOMEM;
 }
 
