@@ -227,7 +227,8 @@ static int walk_mac_listing(md_get_fn fn, void *userdata, char ***ret)
 static void hold_unready(struct md_eni *e, enum md_status primary_status)
 {
 	if (primary_status == MD_KNOWN && !e->is_primary && e->device_number_status == MD_KNOWN &&
-	    e->device_number == 0 && e->network_card_status != MD_KNOWN && !e->error)
+	    e->device_number == 0 && e->network_card_status != MD_KNOWN && !e->error &&
+	    !e->incomplete) /* an incomplete ENI is left alone already */
 		md_eni_set_error(e, "device-number 0 on a secondary ENI, IMDS not ready");
 }
 
