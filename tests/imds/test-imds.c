@@ -643,7 +643,9 @@ static void test_parallel_gets_share_one_token_put(void **state)
 	/* One PUT for eight GETs that all waited for it. */
 	assert_int_equal(fake_count_in(log, "PUT", TOKEN_PATH, 200), 1);
 	assert_int_equal(fake_count_in(log, "GET", NULL, 200), ELEMENTSOF(eight));
-	/* In parallel: more than one connection was used. */
+	/* How many connections curl used is its business (under load it may reuse one for
+	 * transfers that happen not to overlap), so it is printed, not asserted; that requests
+	 * really run side by side is test_slow_path_does_not_delay_others()'s to prove. */
 	for (size_t i = 0; i < json_object_array_length(log); i++) {
 		const char *p = fake_entry_str(json_object_array_get_idx(log, i), "peer");
 
@@ -653,14 +655,14 @@ static void test_parallel_gets_share_one_token_put(void **state)
 			peers++;
 	}
 	json_object_put(log);
-	assert_true(peers > 0);
 	/* At most (and, with eight waiting, exactly) max_in_flight at once. */
 	assert_int_equal(imds_client_stats(c).max_in_flight, EC2NET_IMDS_MAX_IN_FLIGHT);
 	assert_int_equal(imds_client_stats(c).token_requests, 1);
-	printf("# %zu parallel GETs: %llu requests in %.1f ms, %llu in flight at most\n",
+	printf("# %zu parallel GETs: %llu requests in %.1f ms, %llu in flight at most, "
+	       "%zu requests not on the first connection\n",
 	       ELEMENTSOF(eight), (unsigned long long)imds_client_stats(c).requests,
 	       (double)(test_now_usec() - t0) / 1000.0,
-	       (unsigned long long)imds_client_stats(c).max_in_flight);
+	       (unsigned long long)imds_client_stats(c).max_in_flight, peers);
 }
 
 static void test_slow_path_does_not_delay_others(void **state)
