@@ -138,6 +138,27 @@ E2N_NPORTS=0
 
 e2n_log() { printf '%s\n' "$*"; }
 e2n_fail() { printf 'FAIL: %s\n' "$*"; }
+
+# Counting checks: `check CMD...` counts CMD failing, `fail MSG` prints and counts a
+# failure; e2n_finish [LOG [LINES]] ends the test: on failures it prints the last LINES
+# (200) of LOG (the daemon's log by default; rtnetlink debug chatter left out) and exits 1
+# with the count (and $E2N_FAIL_NOTE, e.g. a seed), otherwise it prints PASS.
+FAILED=0
+check() { "$@" || FAILED=$((FAILED + 1)); }
+fail() { e2n_fail "$*"; FAILED=$((FAILED + 1)); }
+e2n_finish() {
+        local log=${1:-$E2N_TMP/ec2netd.log} lines=${2:-200}
+        if ((FAILED == 0)); then
+                echo "PASS"
+                exit 0
+        fi
+        if [[ -f $log ]]; then
+                echo "--- $(basename "$log") (last $lines lines)"
+                grep -v 'rtnetlink: message' "$log" | tail -n "$lines"
+        fi
+        echo "FAILED: $FAILED checks${E2N_FAIL_NOTE:+ ($E2N_FAIL_NOTE)}"
+        exit 1
+}
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 need_root() {

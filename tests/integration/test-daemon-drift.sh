@@ -19,10 +19,6 @@ set -u
 source "$(dirname "$0")/lib.sh"
 need_root
 
-FAILED=0
-check() { "$@" || FAILED=$((FAILED + 1)); }
-fail() { e2n_fail "$*"; FAILED=$((FAILED + 1)); }
-
 # The limits, as the daemon defines them.
 manager_define() {
         sed -n "s/^#define $1 (\{0,1\}\([0-9]*\).*/\1/p" "$EC2NET_SOURCE_DIR/daemon/manager.c"
@@ -103,10 +99,4 @@ check expect_pings "$REMOTE_NS" 10.0.2.21 10.0.2.20 10.0.1.11
 rc=0
 e2n_daemon_stop || rc=$?
 [[ $rc == 0 ]] || fail "ec2netd exited $rc"
-if ((FAILED)); then
-        echo "--- ec2netd log"
-        grep -v 'rtnetlink: message' "$E2N_TMP/ec2netd.log" | tail -n 200
-        echo "FAILED: $FAILED checks"
-        exit 1
-fi
-echo "PASS"
+e2n_finish "$E2N_TMP/ec2netd.log" 200

@@ -23,8 +23,6 @@ source "$(dirname "$0")/lib.sh"
 need_root
 
 ROUTES=${1:-30000}
-FAILED=0
-fail() { e2n_fail "$*"; FAILED=$((FAILED + 1)); }
 
 vpc_init
 vpc_subnet A 10.0.1.0/24 2001:db8:1::/64
@@ -92,10 +90,4 @@ check_pings || FAILED=$((FAILED + 1))
 rc=0
 e2n_daemon_stop || rc=$?
 [[ $rc == 0 ]] && e2n_log "ok: ec2netd exited 0" || fail "ec2netd exited $rc"
-if ((FAILED)); then
-        echo "--- ec2netd log (last 60 lines)"
-        tail -60 "$E2N_TMP/ec2netd.log"
-        echo "FAILED: $FAILED checks"
-        exit 1
-fi
-echo "PASS"
+e2n_finish "$E2N_TMP/ec2netd.log" 60

@@ -27,10 +27,6 @@ set -u
 source "$(dirname "$0")/lib.sh"
 need_root
 
-FAILED=0
-check() { "$@" || FAILED=$((FAILED + 1)); }
-fail() { e2n_fail "$*"; FAILED=$((FAILED + 1)); }
-
 vpc_init
 vpc_subnet A 10.0.1.0/24 2001:db8:1::/64
 vpc_subnet B 10.0.2.0/24 2001:db8:2::/64
@@ -173,10 +169,4 @@ configured || fail "configuration lost: $(ip -n "$INST_NS" rule show)"
 rc=0
 e2n_daemon_stop || rc=$?
 [[ $rc == 0 ]] || fail "ec2netd exited $rc"
-if ((FAILED)); then
-        echo "--- ec2netd log"
-        grep -v 'rtnetlink: message' "$E2N_TMP/ec2netd.log" | tail -n 200
-        echo "FAILED: $FAILED checks"
-        exit 1
-fi
-echo "PASS"
+e2n_finish "$E2N_TMP/ec2netd.log" 200

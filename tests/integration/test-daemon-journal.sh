@@ -29,9 +29,6 @@ source "$(dirname "$0")/lib.sh"
 need_root
 command -v unshare >/dev/null && command -v nsenter >/dev/null || die "unshare and nsenter (util-linux) needed"
 
-FAILED=0
-fail() { e2n_fail "$*"; FAILED=$((FAILED + 1)); }
-
 ETH1_MAC=0e:e2:00:00:07:11
 vpc_init
 vpc_subnet A 10.0.1.0/24 2001:db8:1::/64
@@ -152,8 +149,10 @@ e2n_daemon_stop || rc=$?
 sleep 0.2 # the listener writes the last datagrams
 
 e2n_log "journal entries: $(grep -c . "$E2N_TMP/journal.json"), tokens seen on the wire: $(grep -c . "$E2N_TMP/tokens" 2>/dev/null || echo 0)"
-if [[ -s "$E2N_TMP/ec2netd.log" ]]; then
-        fail "ec2netd wrote to stderr with JOURNAL_STREAM set: $(head -5 "$E2N_TMP/ec2netd.log")"
+# A wrapper's own lines (valgrind's "==PID== ...", under scripts/test-faults.sh) are not
+# the daemon's.
+if grep -qv '^==[0-9]*==' "$E2N_TMP/ec2netd.log" 2>/dev/null; then
+        fail "ec2netd wrote to stderr with JOURNAL_STREAM set: $(grep -v '^==[0-9]*==' "$E2N_TMP/ec2netd.log" | head -5)"
 else
         e2n_log "ok: nothing on stderr"
 fi
@@ -197,10 +196,4 @@ check(not leaks, "no journal field contains a token" + (": %s" % leaks[:3] if le
 sys.exit(1 if bad else 0)
 EOF
 
-if ((FAILED)); then
-        echo "--- journal entries"
-        tail -n 50 "$E2N_TMP/journal.json"
-        echo "FAILED: $FAILED checks"
-        exit 1
-fi
-echo "PASS"
+e2n_finish "$E2N_TMP/journal.json" 50
