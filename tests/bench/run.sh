@@ -314,8 +314,9 @@ section_coldnl_80() { section_coldnl 80; }
 
 # ---------------------------------------------------------------------------
 section_idle() {
-        local pid c0 c1 w0 w1 r0 r1 rss hwm st="$E2N_TMP/strace.idle" wakeups
+        local pid c0 c1 w0 w1 r0 r1 rss hwm st wakeups
         setup_instance 3 3 3 >>"$BENCH_LOG" 2>&1
+        st="$E2N_TMP/strace.idle" # E2N_TMP exists once the instance does
         export WATCHDOG_USEC=180000000
         bench_daemon_start --refresh 60 --log-level debug
         unset WATCHDOG_USEC
@@ -336,8 +337,9 @@ section_idle() {
         r1=$(bench_log_count '^Refresh$')
         rss=$(bench_status "$pid" VmRSS)
         hwm=$(bench_status "$pid" VmHWM)
-        # A wakeup: an epoll_wait that returned (the loop's only blocking call).
-        wakeups=$(grep -c -E '^[0-9]+ +epoll_p?wait2?\(.*\) += [0-9]+$' "$st")
+        # A wakeup: an epoll_wait that blocked and returned (the loop's only blocking call);
+        # sd-event's polls with a zero timeout do not sleep, so they are not wakeups.
+        wakeups=$(grep -c -E '^[0-9]+ +epoll_p?wait2?\(.*, (-1|[1-9][0-9]*)\) += [0-9]+$' "$st")
         e2n_daemon_stop >>"$BENCH_LOG" || die "ec2netd exited non-zero"
         "${PY[@]}" -c 'import json, sys
 a = [int(x) for x in sys.argv[1:]]
