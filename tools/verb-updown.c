@@ -124,9 +124,8 @@ int verb_down(struct ctl *c)
 	}
 	if (bad > 0) {
 		log_error("Interface '%s' is marked down, but %zu operations failed: some of what "
-		          "ec2net added may be left; ec2netd leaves it alone, run 'ec2netctl down "
-		          "%s' "
-		          "again or 'ec2netctl up %s'",
+		          "ec2net added may be left; ec2netd leaves it alone, "
+		          "run 'ec2netctl down %s' again or 'ec2netctl up %s'",
 		          c->iface, bad, c->iface, c->iface);
 		return CTL_EXIT_FAILED;
 	}
