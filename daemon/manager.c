@@ -356,25 +356,6 @@ static const struct md_eni *eni_of_link(const struct pass_result *res, const str
 	return l && l->has_mac ? md_instance_find(&res->md, l->mac) : NULL;
 }
 
-static int op_ifindex(const struct pass_result *res, const struct plan_op *op)
-{
-	int ifindex = plan_op_ifindex(op);
-
-	if (ifindex > 0 || (op->type != KOBJ_ROUTE && op->type != KOBJ_RULE))
-		return ifindex;
-	/* By table: the interface whose ENI owns it. */
-	uint32_t table = op->type == KOBJ_RULE ? op->rule.table : op->route.table;
-	for (size_t i = 0; i < res->observed.n_links; i++) {
-		const struct md_eni *e = eni_of_link(res, &res->observed.links[i]);
-
-		if (e && e->device_number_status == MD_KNOWN &&
-		    numbering_valid(md_eni_card(e), e->device_number) &&
-		    numbering_table(md_eni_card(e), e->device_number) == table)
-			return res->observed.links[i].ifindex;
-	}
-	return 0;
-}
-
 static void log_iface(int level, const struct pass_result *res, int ifindex, const char *fmt,
 		      ...) _printf_(4, 5);
 
@@ -420,7 +401,7 @@ static void report_ops(struct manager *m, const struct pass_result *res, uint64_
 
 	for (size_t i = 0; i < res->plan.n_ops; i++) {
 		const struct plan_op *op = &res->plan.ops[i];
-		int ifindex = op_ifindex(res, op);
+		int ifindex = pass_op_ifindex(res, op);
 		struct counts *x = NULL;
 
 		for (size_t k = 0; k < n; k++)

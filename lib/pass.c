@@ -9,6 +9,7 @@
 #include "apply.h"
 #include "kernel.h"
 #include "md-walk.h"
+#include "numbering.h"
 #include "pass.h"
 
 static uint64_t now_usec(void)
@@ -50,6 +51,28 @@ int pass_fetch_status(int r, const struct imds_fetch *f)
 	if (r == -EBADMSG || (r < 0 && f->n_failures > 0))
 		return -EIO;
 	return r;
+}
+
+int pass_op_ifindex(const struct pass_result *r, const struct plan_op *op)
+{
+	int ifindex = plan_op_ifindex(op);
+	uint32_t table;
+
+	if (ifindex > 0 || (op->type != KOBJ_ROUTE && op->type != KOBJ_RULE))
+		return ifindex;
+	table = op->type == KOBJ_RULE ? op->rule.table : op->route.table;
+	if (!numbering_is_eni_table(table))
+		return 0;
+	for (size_t i = 0; i < r->observed.n_links; i++) {
+		const struct klink *l = &r->observed.links[i];
+		const struct md_eni *e = l->has_mac ? md_instance_find(&r->md, l->mac) : NULL;
+
+		if (e && e->device_number_status == MD_KNOWN &&
+		    numbering_valid(md_eni_card(e), e->device_number) &&
+		    numbering_table(md_eni_card(e), e->device_number) == table)
+			return l->ifindex;
+	}
+	return 0;
 }
 
 int pass_gather(const struct pass_options *o, struct pass_result *ret)

@@ -52,3 +52,7 @@ int pass_fetch_status(int r, const struct imds_fetch *f);
 /* Plan (o->only_ifindex) and, unless o->dry_run, apply, on what pass_gather() read. */
 int pass_plan_apply(const struct pass_options *o, struct pass_result *r);
 void pass_result_done(struct pass_result *r);
+/* The interface an operation of r->plan is for: plan_op_ifindex(), and for a rule or route
+ * without one, the present link of the ENI whose table it uses; 0 for instance-wide rules and
+ * for the tables of ENIs no longer present. */
+int pass_op_ifindex(const struct pass_result *r, const struct plan_op *op);

@@ -152,28 +152,6 @@ int ctl_pass_plan(const struct ctl *c, struct ctl_pass *p, int only_ifindex, boo
 	return 0;
 }
 
-int ctl_op_ifindex(const struct ctl_pass *p, const struct plan_op *op)
-{
-	const struct md_instance *md = &p->res.md;
-
-	if (op->type != KOBJ_RULE)
-		return plan_op_ifindex(op);
-	if (!numbering_is_eni_table(op->rule.table))
-		return 0;
-	for (size_t i = 0; i < md->n_enis; i++) {
-		const struct md_eni *e = &md->enis[i];
-		const struct klink *l;
-
-		if (e->device_number_status != MD_KNOWN ||
-		    !numbering_valid(md_eni_card(e), e->device_number) ||
-		    numbering_table(md_eni_card(e), e->device_number) != op->rule.table)
-			continue;
-		l = kstate_link_by_mac(&p->res.observed, e->mac);
-		return l ? l->ifindex : 0;
-	}
-	return 0;
-}
-
 const char *ctl_op_object(const struct plan_op *op, const struct kstate *names, char *buf,
                           size_t size)
 {

@@ -65,9 +65,6 @@ int ctl_pass_read_marks(const struct ctl *c, struct ctl_pass *p);
 /* Reads the down marks and plans (only_ifindex, 0 = all), applying unless dry_run, on what
  * ctl_pass_begin() read. Prints the error. Returns 0 or a negative errno. */
 int ctl_pass_plan(const struct ctl *c, struct ctl_pass *p, int only_ifindex, bool dry_run);
-/* The interface an operation is for: plan_op_ifindex(), and for a rule the link of the ENI
- * whose table it looks up; 0 for instance-wide rules. */
-int ctl_op_ifindex(const struct ctl_pass *p, const struct plan_op *op);
 /* The object of an operation in its one text form, without the sign and the reason:
  * "rule from 10.0.2.21 lookup 10001 priority 10001 proto ec2net". Returns buf. */
 const char *ctl_op_object(const struct plan_op *op, const struct kstate *names, char *buf,

@@ -31,7 +31,7 @@ int verb_scan(struct ctl *c)
 		for (size_t i = 0; i < p.res.plan.n_ops; i++) {
 			const struct plan_op *op = &p.res.plan.ops[i];
 
-			if (ctl_op_ifindex(&p, op) != s->links[k].ifindex)
+			if (pass_op_ifindex(&p.res, op) != s->links[k].ifindex)
 				continue;
 			n++;
 			if (p.res.results && p.res.results[i].error) {
@@ -52,7 +52,7 @@ int verb_scan(struct ctl *c)
 	for (size_t i = 0; p.res.results && i < p.res.plan.n_ops; i++) {
 		char buf[768];
 
-		if (ctl_op_ifindex(&p, &p.res.plan.ops[i]) != 0 || !p.res.results[i].error)
+		if (pass_op_ifindex(&p.res, &p.res.plan.ops[i]) != 0 || !p.res.results[i].error)
 			continue;
 		plan_op_format(&p.res.plan.ops[i], s, buf, sizeof(buf));
 		log_error("Failed: %s: %s", buf, STRERROR(p.res.results[i].error));
