@@ -30,29 +30,13 @@
 #include "kstate.h"
 #include "macro.h"
 #include "plan.h"
+#include "test-addr.h"
 
 #define ALTNAME "eni-0a1b2c3d4e5f60718"
 #define TABLE 10001u
 
 static struct kernel *k;
 static int if0, if1;
-
-static struct ipprefix prefix(const char *s)
-{
-	struct ipprefix p;
-
-	assert_int_equal(ipprefix_parse(s, AF_UNSPEC, 0, &p), 0);
-	return p;
-}
-
-static union ipaddr addr(const char *s)
-{
-	union ipaddr a;
-	int family;
-
-	assert_int_equal(ipaddr_parse(s, AF_UNSPEC, &family, &a), 0);
-	return a;
-}
 
 static void add(struct plan *p, const struct plan_op *op)
 {

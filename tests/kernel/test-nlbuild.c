@@ -24,29 +24,13 @@
 #include "macro.h"
 #include "nlbuild.h"
 #include "plan.h"
+#include "test-addr.h"
 
 #ifndef IFA_PROTO
 #define IFA_PROTO 11
 #endif
 
 #define MAXATTR 64
-
-static struct ipprefix prefix(const char *s)
-{
-	struct ipprefix p;
-
-	assert_int_equal(ipprefix_parse(s, AF_UNSPEC, 0, &p), 0);
-	return p;
-}
-
-static union ipaddr addr(const char *s)
-{
-	union ipaddr a;
-	int family;
-
-	assert_int_equal(ipaddr_parse(s, AF_UNSPEC, &family, &a), 0);
-	return a;
-}
 
 /* Builds op, checks the netlink header and parses the attributes into tb. */
 static struct nlmsghdr *build(const struct plan_op *op, int type, int flags, size_t hdrlen,
